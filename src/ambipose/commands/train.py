@@ -1,0 +1,35 @@
+"""`ambipose train`: train one experiment from its YAML config."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model from a YAML config (Human3.6M or your own 2D keypoints)")
+    p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/full.yaml")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt if it exists")
+    p.add_argument("--data-2d", default=None, help="train on your own 2D keypoint file (no 3D anywhere)")
+    p.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..config import load_config
+    from ..training.run import run_training
+
+    overrides: dict = {}
+    if args.data_2d:
+        overrides["data"] = {"source": "2d-file", "path_2d": args.data_2d}
+    if args.epochs is not None:
+        overrides["train"] = {"epochs": args.epochs}
+    cfg = load_config(args.config, overrides)
+    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    run_training(cfg, out, resume=args.resume, device=args.device, init=args.init, progress=not args.no_progress)
+    return 0

@@ -1,0 +1,204 @@
+"""Experiment configuration: one YAML per experiment, validated into typed dataclasses.
+
+Unknown keys and wrong types are errors (naming the file and the key), so a typo never
+silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import yaml
+
+from .errors import InputError
+
+
+@dataclass
+class DataConfig:
+    source: Literal["h36m", "2d-file"] = "h36m"
+    input_2d: Literal["gt", "sh"] = "gt"  # h36m only: projected ground truth or Stacked Hourglass
+    path_2d: str | None = None  # 2d-file only: the user's 2D keypoints (any format `ambipose lift` reads)
+    normalisation: Literal["universal", "step-wise", "none"] = "universal"
+    train_stride: int = 1  # keep every n-th training frame
+    cameras: list[str] = field(default_factory=lambda: ["54138969", "55011271", "58860488", "60457274"])
+
+
+@dataclass
+class ModelConfig:
+    width: int = 1024
+    blocks: int = 5
+    dropout: float = 0.25
+    depth: float = 10.0  # D: canonical root depth
+    disc_blocks: int = 2
+    scale_blocks: int = 1
+    # Scale module: off, applied to the 2D input (paper's best), to the 3D output, or replaced by
+    # the ground-truth reference scale S_2D^ref (a ceiling: uses 3D).
+    scale: Literal["off", "2d", "3d", "reference"] = "2d"
+
+
+@dataclass
+class LossConfig:
+    w_2d: float = 0.5
+    w_3d: float = 5.0
+    w_adv: float = 1.0
+    w_tmc: float = 1.0
+    w_kl: float = 0.001
+    w_bone: float = 1.0
+    tmc_offset: int = 1  # k, in frames of the loaded data
+    bone_offset: int = 2  # l, in frames of the loaded data
+    # Prior N(mu, sigma) of the scale: S_2D^ref measured on the Human3.6M training subjects in
+    # our normalisation (`ambipose data-stats`: 0.994 / 0.157; the paper reports 0.71 / 0.06 in its own).
+    prior_mean: float = 0.99
+    prior_std: float = 0.16
+
+
+@dataclass
+class RotationConfig:
+    azimuth_deg: float = 180.0
+    elevation_deg: float = 20.0
+    roll_deg: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    objective: Literal["unsupervised", "supervised"] = "unsupervised"
+    schedule: Literal["iterative", "joint"] = "iterative"
+    lifter_steps: int = 4  # lifter steps per scale step (iterative schedule)
+    epochs: int = 200
+    iters_per_epoch: int | None = None  # default: one pass over the training frames
+    batch_size: int = 1024
+    lr: float = 2e-4
+    lr_decay: float = 0.95  # per epoch
+    seed: int = 0
+    threads: int | None = None  # torch intra-op threads; None = torch's default
+    log_every: int = 50
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    rotation: RotationConfig = field(default_factory=RotationConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    origin = get_origin(tp)
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise InputError(f"{where}: {value!r} is not one of {list(get_args(tp))}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a, where)
+            except InputError as e:
+                errors.append(str(e))
+        raise InputError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise InputError(f"{where}: expected a list, got {type(value).__name__}")
+        (inner,) = get_args(tp)
+        return [_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise InputError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return _build(tp, value, where)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise InputError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    raise InputError(f"{where}: unsupported type {tp}")
+
+
+def _build(cls: type, raw: dict, where: str) -> Any:
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in raw.items()}
+    return cls(**kwargs)
+
+
+def _validate(cfg: ExperimentConfig, where: str) -> None:
+    checks = [
+        (cfg.train.batch_size >= 2, "train.batch_size must be >= 2 (BatchNorm and the KL loss need a batch)"),
+        (cfg.train.epochs >= 1, "train.epochs must be >= 1"),
+        (cfg.train.lifter_steps >= 1, "train.lifter_steps must be >= 1"),
+        (cfg.train.lr > 0, "train.lr must be > 0"),
+        (0 < cfg.train.lr_decay <= 1, "train.lr_decay must be in (0, 1]"),
+        (cfg.train.iters_per_epoch is None or cfg.train.iters_per_epoch >= 1, "train.iters_per_epoch must be >= 1"),
+        (cfg.loss.tmc_offset >= 1 and cfg.loss.bone_offset >= 1, "loss offsets must be >= 1 frame"),
+        (cfg.loss.prior_std > 0, "loss.prior_std must be > 0"),
+        (cfg.model.depth > 1, "model.depth must be > 1"),
+        (0 <= cfg.model.dropout < 1, "model.dropout must be in [0, 1)"),
+        (cfg.data.train_stride >= 1, "data.train_stride must be >= 1"),
+        (cfg.data.source != "2d-file" or bool(cfg.data.path_2d), "data.path_2d is required when data.source is 2d-file"),
+        (cfg.data.source != "2d-file" or cfg.model.scale != "reference", "model.scale 'reference' needs 3D (h36m)"),
+        (cfg.data.source != "2d-file" or cfg.train.objective == "unsupervised", "a 2d-file source has no 3D for supervised training"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise InputError(f"{where}: {msg}")
+
+
+def config_from_dict(raw: dict, where: str = "config") -> ExperimentConfig:
+    cfg = _build(ExperimentConfig, raw, where)
+    _validate(cfg, where)
+    return cfg
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> ExperimentConfig:
+    """Read a YAML experiment file; `overrides` is a nested dict applied on top (CLI flags)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: the top level must be a mapping")
+    if "name" not in raw:
+        raw["name"] = path.stem
+    for section, values in (overrides or {}).items():
+        if isinstance(values, dict):
+            raw.setdefault(section, {})
+            if not isinstance(raw[section], dict):
+                raise InputError(f"{path}: '{section}' must be a mapping")
+            raw[section].update(values)
+        else:
+            raw[section] = values
+    return config_from_dict(raw, str(path))

@@ -1,0 +1,1 @@
+"""Data: skeletons, cameras, rotations, normalisation, datasets and file formats."""

@@ -1,0 +1,63 @@
+"""The Human3.6M 17-joint skeleton used everywhere in ambipose (root = hip = 0, head = 10)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+JOINT_NAMES: tuple[str, ...] = (
+    "Hip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "Spine", "Thorax",
+    "Neck/Nose", "Head", "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist",
+)
+NUM_JOINTS = 17
+PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
+ROOT = 0
+HEAD = 10
+LEFT_JOINTS: tuple[int, ...] = (4, 5, 6, 11, 12, 13)
+RIGHT_JOINTS: tuple[int, ...] = (1, 2, 3, 14, 15, 16)
+# (child, parent) for each of the 16 bones.
+BONES: tuple[tuple[int, int], ...] = tuple((j, p) for j, p in enumerate(PARENTS) if p >= 0)
+BONE_CHILD = np.array([c for c, _ in BONES])
+BONE_PARENT = np.array([p for _, p in BONES])
+
+# Stacked Hourglass 16-joint order -> index in the 17 order (no Neck/Nose in SH).
+SH16_TO_H36M17 = np.array([3, 2, 1, 4, 5, 6, 0, 7, 8, 10, 16, 15, 14, 11, 12, 13])
+NECK_NOSE = 9
+# Neck/Nose lies on average 0.42 of the way from Thorax to Head in Human3.6M's ground-truth 2D
+# (measured on the training subjects, all cameras); used to synthesise it where a detector lacks it.
+NECK_FRACTION = 0.42
+
+
+def bone_lengths(poses: np.ndarray) -> np.ndarray:
+    """Bone lengths of poses (..., 17, D) -> (..., 16), in the poses' unit."""
+    return np.linalg.norm(poses[..., BONE_CHILD, :] - poses[..., BONE_PARENT, :], axis=-1)
+
+
+def head_root_length(poses: np.ndarray) -> np.ndarray:
+    """Distance head (10) to root (0): (..., 17, D) -> (...)."""
+    return np.linalg.norm(poses[..., HEAD, :] - poses[..., ROOT, :], axis=-1)
+
+
+def root_centre(poses: np.ndarray) -> np.ndarray:
+    """Subtract the root joint: (..., 17, D) -> (..., 17, D)."""
+    return poses - poses[..., ROOT : ROOT + 1, :]
+
+
+def flip_lr(poses: np.ndarray) -> np.ndarray:
+    """Swap left and right joints (no coordinate change): (..., 17, D)."""
+    out = poses.copy()
+    out[..., LEFT_JOINTS + RIGHT_JOINTS, :] = poses[..., RIGHT_JOINTS + LEFT_JOINTS, :]
+    return out
+
+
+def sh16_to_h36m17(poses_sh: np.ndarray) -> np.ndarray:
+    """Stacked Hourglass 16 joints (..., 16, 2) -> Human3.6M 17 joints (..., 17, 2).
+
+    Neck/Nose is missing in SH; it is synthesised as the point `NECK_FRACTION` of the way from Thorax
+    to Head.
+    """
+    if poses_sh.shape[-2] != 16:
+        raise ValueError(f"expected 16 Stacked Hourglass joints, got {poses_sh.shape[-2]}")
+    out = np.zeros(poses_sh.shape[:-2] + (17, poses_sh.shape[-1]), dtype=poses_sh.dtype)
+    out[..., SH16_TO_H36M17, :] = poses_sh
+    out[..., NECK_NOSE, :] = out[..., 8, :] + NECK_FRACTION * (out[..., HEAD, :] - out[..., 8, :])
+    return out

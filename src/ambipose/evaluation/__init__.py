@@ -1,0 +1,1 @@
+"""Evaluation: metrics (mm) and the scale protocols for unit-less unsupervised predictions."""

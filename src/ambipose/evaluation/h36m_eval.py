@@ -1,0 +1,67 @@
+"""Human3.6M test evaluation (S9, S11, all cameras) of a checkpoint or a trivial baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.h36m import Sequence, load_h36m
+from ..data.normalization import normalise, reference_scale, universal_constant
+from ..data.skeleton import head_root_length, root_centre
+from .protocols import evaluate_sequences
+
+BASELINES = ("zero-depth", "mean-pose")
+
+
+def evaluate_checkpoint(lifter, input_2d: str, protocol: str, stride: int = 1, progress: bool = True,
+                        sequences: list[Sequence] | None = None) -> dict:
+    """Evaluate a `PoseLifter` on the Human3.6M test subjects."""
+    seqs = sequences if sequences is not None else load_h36m("test", input_2d, stride=stride)
+    needs_ref = lifter.cfg.model.scale == "reference"
+    # The universal constant of the *training* 2D (same detector), stored in the checkpoint; the
+    # reference-scale ceiling uses it too.
+    constant = lifter.normalisation.get("constant")
+    ref_constant = constant if constant else _train_constant(input_2d, lifter.depth) if needs_ref else None
+
+    def predict(seq: Sequence) -> np.ndarray:
+        x = lifter.normalise(seq.poses_2d)
+        sref = reference_scale(seq.poses_3d, ref_constant, seq.focal, lifter.depth) if needs_ref else None
+        return lifter.lift_normalised(x, sref=sref).poses_3d_units
+
+    out = evaluate_sequences(predict, seqs, protocol, lifter.mm_per_unit, progress)
+    out.update({"input_2d": input_2d, "stride": stride, "model": lifter.source,
+                "uses_3d_at_test": needs_ref})
+    return out
+
+
+def _train_constant(input_2d: str, depth: float) -> float:
+    return universal_constant([s.poses_2d for s in load_h36m("train", input_2d)], depth)
+
+
+def evaluate_baseline(name: str, input_2d: str, protocol: str, stride: int = 1, depth: float = 10.0,
+                      progress: bool = True) -> dict:
+    """Trivial floors: `zero-depth` (the 2D pose lifted flat, every joint at depth D) and
+    `mean-pose` (the mean training 3D pose, whatever the input)."""
+    train = load_h36m("train", input_2d)
+    gt_train = np.concatenate([root_centre(s.poses_3d) for s in train])
+    seqs = load_h36m("test", input_2d, stride=stride)
+    if name == "zero-depth":
+        constant = universal_constant([s.poses_2d for s in train], depth)
+
+        def predict(seq: Sequence) -> np.ndarray:
+            x = normalise(seq.poses_2d, "universal", constant, depth) * depth
+            return np.concatenate([x, np.zeros_like(x[..., :1])], -1)
+
+        flat = np.concatenate([normalise(s.poses_2d, "universal", constant, depth) * depth for s in train])
+        mm_per_unit = float(head_root_length(gt_train).mean() / head_root_length(flat).mean())
+    elif name == "mean-pose":
+        mean_pose = gt_train.mean(0)
+
+        def predict(seq: Sequence) -> np.ndarray:
+            return np.repeat(mean_pose[None], len(seq), 0)
+
+        mm_per_unit = 1.0
+    else:
+        raise ValueError(f"unknown baseline {name!r}; choose from {BASELINES}")
+    out = evaluate_sequences(predict, seqs, protocol, mm_per_unit, progress)
+    out.update({"input_2d": input_2d, "stride": stride, "model": f"baseline:{name}", "uses_3d_at_test": False})
+    return out

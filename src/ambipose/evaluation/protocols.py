@@ -1,0 +1,81 @@
+"""Scale protocols and the Human3.6M evaluation (Protocol 1, Protocol 2, N-MPJPE, per action).
+
+Unsupervised predictions have no metric unit; each protocol names how they get one:
+- `global`: one constant (mm per model unit) fixed at training time from the training
+  subjects; no test ground truth touches the prediction. The headline.
+- `per-frame-gt`: each predicted pose rescaled to its ground-truth head-root length (what the
+  authors' released evaluation does); reported, labelled, for comparison with the paper.
+- PA-MPJPE (Procrustes) and N-MPJPE (scale only) are reported under both; they do not depend
+  on the global constant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable
+
+import numpy as np
+
+from ..data.h36m import Sequence
+from ..data.skeleton import HEAD, ROOT
+from . import metrics
+
+SCALE_PROTOCOLS = ("global", "per-frame-gt")
+
+
+def apply_scale_protocol(pred_units: np.ndarray, gt_mm: np.ndarray, protocol: str, mm_per_unit: float) -> np.ndarray:
+    """Root-centred predictions (N, 17, 3) in model units -> millimetres under `protocol`."""
+    pred = pred_units - pred_units[:, ROOT : ROOT + 1]
+    if protocol == "global":
+        return pred * mm_per_unit
+    if protocol == "per-frame-gt":
+        hp = np.linalg.norm(pred[:, HEAD] - pred[:, ROOT], axis=-1)
+        hg = np.linalg.norm(gt_mm[:, HEAD] - gt_mm[:, ROOT], axis=-1)
+        return pred * (hg / np.maximum(hp, 1e-9))[:, None, None]
+    raise ValueError(f"unknown scale protocol {protocol!r}; choose from {SCALE_PROTOCOLS}")
+
+
+def evaluate_sequences(
+    predict: Callable[[Sequence], np.ndarray],
+    sequences: list[Sequence],
+    protocol: str,
+    mm_per_unit: float,
+    progress: bool = True,
+) -> dict:
+    """Run `predict(seq) -> (T, 17, 3) model units` on each sequence; return a JSON-able dict with
+    per-frame averages (`mpjpe`, `pa_mpjpe`, `n_mpjpe`, `mpjve`) and per-action averages
+    (`per_action`, and `action_mean_*` = the mean over actions, the usual Human3.6M table figure)."""
+    from tqdm import tqdm
+
+    errs: dict[str, list[np.ndarray]] = defaultdict(list)
+    per_action: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
+    for seq in tqdm(sequences, desc="evaluating", unit="video", disable=not progress):
+        gt = seq.poses_3d - seq.poses_3d[:, ROOT : ROOT + 1]
+        pred = apply_scale_protocol(predict(seq), gt, protocol, mm_per_unit)
+        values = {"mpjpe": metrics.mpjpe(pred, gt), "pa_mpjpe": metrics.pa_mpjpe(pred, gt), "n_mpjpe": metrics.n_mpjpe(pred, gt)}
+        if len(pred) > 1:
+            values["mpjve"] = metrics.mpjve(pred, gt)
+        for k, v in values.items():
+            errs[k].append(v)
+            per_action[seq.action_class][k].append(v)
+    result: dict = {"scale_protocol": protocol, "mm_per_unit": mm_per_unit,
+                    "frames": int(sum(len(v) for v in errs["mpjpe"])), "videos": len(sequences)}
+    for k, v in errs.items():
+        result[k] = float(np.concatenate(v).mean())
+    result["per_action"] = {a: {k: float(np.concatenate(v).mean()) for k, v in d.items()} | {"frames": int(sum(len(x) for x in d["mpjpe"]))}
+                            for a, d in sorted(per_action.items())}
+    for k in ("mpjpe", "pa_mpjpe", "n_mpjpe"):
+        result[f"action_mean_{k}"] = float(np.mean([d[k] for d in result["per_action"].values()]))
+    result["averaging"] = "mpjpe/pa_mpjpe/n_mpjpe/mpjve: mean over all frames; action_mean_*: mean of per-action means"
+    return result
+
+
+def format_table(result: dict, title: str = "") -> str:
+    """Markdown table of per-action MPJPE / PA-MPJPE / N-MPJPE (mm)."""
+    lines = [f"### {title}" if title else "", f"scale protocol: `{result['scale_protocol']}`, {result['frames']} frames", "",
+             "| action | frames | MPJPE | PA-MPJPE | N-MPJPE |", "|---|---:|---:|---:|---:|"]
+    for a, d in result["per_action"].items():
+        lines.append(f"| {a} | {d['frames']} | {d['mpjpe']:.1f} | {d['pa_mpjpe']:.1f} | {d['n_mpjpe']:.1f} |")
+    lines.append(f"| **mean over actions** | | **{result['action_mean_mpjpe']:.1f}** | **{result['action_mean_pa_mpjpe']:.1f}** | **{result['action_mean_n_mpjpe']:.1f}** |")
+    lines.append(f"| mean over frames | {result['frames']} | {result['mpjpe']:.1f} | {result['pa_mpjpe']:.1f} | {result['n_mpjpe']:.1f} |")
+    return "\n".join(lines).lstrip("\n")

@@ -1,0 +1,98 @@
+"""Inference: a trained checkpoint as a `PoseLifter` that maps pixel 2D keypoints to 3D.
+
+Output frame: camera frame of the input view (X right, Y down, Z forward), root-centred
+(hip at the origin), millimetres under the global scale protocol (`mm_per_unit`, fixed at
+training time from the training subjects: no test ground truth involved).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .config import config_from_dict
+from .data.normalization import normalise, universal_constant
+from .errors import InputError
+from .models.pose_model import PoseModel
+from .training.checkpoint import load_checkpoint
+
+DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "ambipose_h36m.pt"
+
+
+@dataclass
+class LiftResult:
+    poses_3d_mm: np.ndarray  # (T, 17, 3) root-centred, camera frame, mm (global scale protocol)
+    poses_3d_units: np.ndarray  # (T, 17, 3) the same in model units
+    scales: np.ndarray  # (T,) per-frame scale s from Phi_S (1 where the module is off)
+    poses_2d_normalised: np.ndarray  # (T, 17, 2) the normalised input
+
+
+class PoseLifter:
+    """A trained model plus the normalisation it was trained with."""
+
+    def __init__(self, state: dict, device: str | torch.device = "cpu", source: str = "<memory>"):
+        try:
+            self.cfg = config_from_dict(state["config"], f"{source} (stored config)")
+            self.model = PoseModel(self.cfg.model, self.cfg.loss.prior_mean)
+            self.model.load_state_dict({k: v.float() for k, v in state["model"].items()})
+        except (RuntimeError, KeyError, TypeError) as e:
+            raise InputError(f"{source}: checkpoint weights do not match its config ({str(e).splitlines()[0][:200]})") from None
+        self.device = torch.device(device)
+        self.model.to(self.device).eval()
+        self.normalisation = dict(state["normalisation"])
+        self.mm_per_unit = float(state.get("mm_per_unit") or 1.0)
+        self.source = source
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> "PoseLifter":
+        path = Path(path) if path else DEFAULT_CHECKPOINT
+        if path == DEFAULT_CHECKPOINT and not path.exists():
+            raise InputError(f"{path}: the shipped checkpoint is missing from this installation")
+        return cls(load_checkpoint(path), device, str(path))
+
+    @property
+    def depth(self) -> float:
+        return float(self.normalisation["depth"])
+
+    def normalise(self, poses_2d: np.ndarray, constant: float | None = None) -> np.ndarray:
+        """Pixels (T, 17, 2) -> normalised (T, 17, 2) as at training time.
+
+        For universal normalisation `constant` defaults to the training data's; pass
+        `constant="auto"`-style values via `adapt_constant` for footage of another image size.
+        """
+        mode = self.normalisation["mode"]
+        c = constant if constant is not None else self.normalisation.get("constant")
+        return normalise(poses_2d, mode, c, self.depth)
+
+    def adapt_constant(self, poses_2d: np.ndarray) -> float:
+        """Universal constant for new footage: the dataset-wide rule (mean head-root = 1/D) applied
+        to this input, so camera distance and resolution of the new footage do not matter."""
+        return universal_constant(poses_2d, self.depth)
+
+    @torch.no_grad()
+    def lift_normalised(self, x: np.ndarray, sref: np.ndarray | None = None, batch_size: int = 4096,
+                        progress: bool = False) -> LiftResult:
+        """Normalised 2D (T, 17, 2) -> LiftResult, in batches with an optional progress bar."""
+        if x.ndim != 3 or x.shape[1:] != (17, 2):
+            raise InputError(f"2D poses must be (T, 17, 2), got {x.shape}")
+        if len(x) == 0:
+            raise InputError("no frames to lift")
+        if not np.isfinite(x).all():
+            raise InputError("2D poses contain NaN or inf")
+        outs, scales = [], []
+        for i in tqdm(range(0, len(x), batch_size), disable=not progress, desc="lifting", unit="batch"):
+            xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32)).to(self.device)
+            sb = None if sref is None else torch.from_numpy(sref[i : i + batch_size]).to(self.device)
+            s = self.model.scales(xb, sb)
+            outs.append(self.model.lift(self.model.lifter_input(xb, s), s).cpu().numpy())
+            scales.append(s.cpu().numpy())
+        units = np.concatenate(outs)
+        return LiftResult(units * self.mm_per_unit, units, np.concatenate(scales), x)
+
+    def lift(self, poses_2d_px: np.ndarray, constant: float | None = None, **kw) -> LiftResult:
+        """Pixels (T, 17, 2) -> LiftResult."""
+        return self.lift_normalised(self.normalise(poses_2d_px, constant), **kw)

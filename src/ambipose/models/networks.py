@@ -1,0 +1,94 @@
+"""Residual MLPs after Martinez et al. (2017): Linear-BN-ReLU-Dropout blocks with skip connections.
+
+Poses are flattened joint-major: (B, 17, 2) -> (B, 34).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..data.skeleton import NUM_JOINTS
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width: int, dropout: float):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.net(x)
+
+
+class ResidualMLP(nn.Module):
+    """in -> Linear(width)-BN-ReLU-Dropout -> blocks x ResidualBlock -> Linear(out)."""
+
+    def __init__(self, n_in: int, n_out: int, width: int = 1024, blocks: int = 5, dropout: float = 0.25):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Linear(n_in, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout))
+        self.blocks = nn.Sequential(*[ResidualBlock(width, dropout) for _ in range(blocks)])
+        self.head = nn.Linear(width, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem(x)))
+
+
+def bound_offsets(raw: torch.Tensor, depth: float) -> torch.Tensor:
+    """Soft bound |d| < D - 1 (identity near 0). Unbounded offsets let one early Adam step throw
+    joints behind the camera after a random rotation, and the projection then explodes."""
+    m = depth - 1.0
+    return m * torch.tanh(raw / m)
+
+
+def lift_to_3d(poses_2d: torch.Tensor, depth_offsets: torch.Tensor, depth: float) -> torch.Tensor:
+    """Eq. (2): Z_i = max(1, D + d_i); 3D = (x_i Z_i, y_i Z_i, Z_i).
+
+    poses_2d: (B, 17, 2) normalised; depth_offsets: (B, 17) (bounded by `bound_offsets`)
+    -> (B, 17, 3) in the model's unit (a canonical person has head-root length about 1),
+    camera frame, root near depth D.
+    """
+    z = torch.clamp(depth + bound_offsets(depth_offsets, depth), min=1.0).unsqueeze(-1)
+    return torch.cat([poses_2d * z, z], dim=-1)
+
+
+class Lifter(nn.Module):
+    """Phi_G: normalised 2D pose (B, 17, 2) -> per-joint depth offsets d (B, 17)."""
+
+    def __init__(self, width: int = 1024, blocks: int = 5, dropout: float = 0.25):
+        super().__init__()
+        self.mlp = ResidualMLP(NUM_JOINTS * 2, NUM_JOINTS, width, blocks, dropout)
+
+    def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
+        return self.mlp(poses_2d.flatten(1))
+
+
+class Discriminator(nn.Module):
+    """Phi_D: 2D pose (B, 17, 2) -> realism score (B,) for the LSGAN loss."""
+
+    def __init__(self, width: int = 1024, blocks: int = 2, dropout: float = 0.0):
+        super().__init__()
+        self.mlp = ResidualMLP(NUM_JOINTS * 2, 1, width, blocks, dropout)
+
+    def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
+        return self.mlp(poses_2d.flatten(1)).squeeze(-1)
+
+
+class ScaleModule(nn.Module):
+    """Phi_S: normalised 2D pose (B, 17, 2) -> positive scale s (B,).
+
+    Parametrised as s = init * exp(r) with r from a 1-block residual MLP, so s > 0 and the
+    untrained module starts near `init` (the prior mean).
+    """
+
+    def __init__(self, width: int = 1024, blocks: int = 1, dropout: float = 0.25, init: float = 1.0):
+        super().__init__()
+        self.mlp = ResidualMLP(NUM_JOINTS * 2, 1, width, blocks, dropout)
+        nn.init.zeros_(self.mlp.head.weight)
+        nn.init.zeros_(self.mlp.head.bias)
+        self.log_init = float(torch.log(torch.tensor(init)))
+
+    def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.mlp(poses_2d.flatten(1)).squeeze(-1) + self.log_init)

@@ -1,0 +1,47 @@
+"""The full predictor: optional scale module Phi_S in front of (or behind) the lifter Phi_G."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .networks import Lifter, ScaleModule, lift_to_3d
+
+
+class PoseModel(nn.Module):
+    """Normalised root-centred 2D (B, 17, 2) -> root-centred 3D (B, 17, 3) in model units,
+    camera frame (X right, Y down, Z forward). A canonical person has head-root length ~1."""
+
+    def __init__(self, cfg: ModelConfig, prior_mean: float = 1.0):
+        super().__init__()
+        self.depth = cfg.depth
+        self.scale_mode = cfg.scale
+        self.lifter = Lifter(cfg.width, cfg.blocks, cfg.dropout)
+        # No dropout in Phi_S: dropout noise would let it meet the KL prior's spread without
+        # looking at the pose.
+        self.scale = ScaleModule(cfg.width, cfg.scale_blocks, 0.0, init=prior_mean) if cfg.scale in ("2d", "3d") else None
+
+    def scales(self, poses_2d: torch.Tensor, sref: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-frame scale s (B,): 1 when the module is off, S_2D^ref in 'reference' mode."""
+        if self.scale_mode == "reference":
+            if sref is None:
+                raise ValueError("scale mode 'reference' needs the ground-truth reference scale")
+            return sref
+        if self.scale is None:
+            return poses_2d.new_ones(len(poses_2d))
+        return self.scale(poses_2d)
+
+    def lifter_input(self, poses_2d: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The 2D pose the lifter sees: scaled in '2d'/'reference' mode, unchanged otherwise."""
+        return poses_2d * s[:, None, None] if self.scale_mode in ("2d", "reference") else poses_2d
+
+    def lift(self, lifter_in: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """Root-centred 3D (B, 17, 3); in '3d' mode the scale multiplies the lifted pose."""
+        pose = lift_to_3d(lifter_in, self.lifter(lifter_in), self.depth)
+        pose = pose - pose[:, :1]
+        return pose * s[:, None, None] if self.scale_mode == "3d" else pose
+
+    def forward(self, poses_2d: torch.Tensor, sref: torch.Tensor | None = None) -> torch.Tensor:
+        s = self.scales(poses_2d, sref)
+        return self.lift(self.lifter_input(poses_2d, s), s)

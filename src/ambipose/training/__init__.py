@@ -1,0 +1,1 @@
+"""Training: data preparation, the loop, checkpoints, distributed helpers."""

@@ -1,0 +1,42 @@
+"""Checkpoints: plain dicts of tensors and Python scalars, written atomically, read with
+`torch.load(weights_only=True)` so a checkpoint (untrusted input) cannot run code."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import InputError
+from ..io import atomic_path
+
+FORMAT = "ambipose-checkpoint-v1"
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    state = {"format": FORMAT, **state}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint safely. Raises InputError naming the file on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "forbidden object"
+        raise InputError(f"{path}: refused to load: the checkpoint holds objects beyond tensors and plain values ({first[:200]})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as e:
+        raise InputError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise InputError(f"{path}: not an ambipose checkpoint (format tag missing or unknown)")
+    for key in ("config", "model", "normalisation"):
+        if key not in state:
+            raise InputError(f"{path}: checkpoint lacks '{key}'")
+    return state

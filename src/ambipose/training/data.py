@@ -1,0 +1,54 @@
+"""Training data from an experiment config: Human3.6M (train subjects) or the user's own 2D file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import ExperimentConfig
+from ..data.normalization import normalise, reference_scale, universal_constant
+from ..data.sampler import PoseFrames
+from ..data.skeleton import head_root_length, root_centre
+
+# Mean head-root length of the Human3.6M training subjects (`ambipose data-stats`), used to give
+# metric units to models trained without any 3D (the average adult's torso-plus-head size).
+REFERENCE_HEAD_ROOT_MM = 646.5
+
+
+@dataclass
+class TrainingData:
+    frames: PoseFrames
+    normalisation: dict  # {"mode", "constant" (pixels or None), "depth"}
+    head_root_mm: float  # mean ground-truth head-root length (mm) of these subjects, or the reference
+    has_3d: bool
+    description: str
+
+
+def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
+    d, depth = cfg.data, cfg.model.depth
+    if d.source == "h36m":
+        from ..data.h36m import load_h36m
+
+        seqs = load_h36m("train", d.input_2d, cameras=tuple(d.cameras), stride=d.train_stride)
+        poses_2d_px = [s.poses_2d for s in seqs]
+        poses_3d = [root_centre(s.poses_3d) for s in seqs]
+        # The universal constant always comes from the full training set, whatever the mode, so
+        # the reference scale has one definition across experiments.
+        constant = universal_constant(poses_2d_px, depth)
+        sref = [reference_scale(s.poses_3d, constant, s.focal, depth) for s in seqs]
+        head_mm = float(np.concatenate([head_root_length(p) for p in poses_3d]).mean())
+        desc = f"Human3.6M train S1,S5,S6,S7,S8, {d.input_2d} 2D, {len(seqs)} videos"
+    else:
+        from ..data.formats import read_keypoints
+
+        kp = read_keypoints(d.path_2d)
+        poses_2d_px, poses_3d, sref = [kp.poses.astype(np.float64)], None, None
+        constant = universal_constant(poses_2d_px, depth)
+        head_mm = REFERENCE_HEAD_ROOT_MM
+        desc = f"2D keypoints {d.path_2d} ({len(kp.poses)} frames, no 3D)"
+    norm_constant = constant if d.normalisation == "universal" else None
+    x = [normalise(p, d.normalisation, norm_constant, depth) for p in poses_2d_px]
+    frames = PoseFrames.from_sequences(x, poses_3d, sref)
+    return TrainingData(frames, {"mode": d.normalisation, "constant": norm_constant, "depth": depth},
+                        head_mm, poses_3d is not None, desc)

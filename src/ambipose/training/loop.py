@@ -1,0 +1,309 @@
+"""The training loop: iterative (N lifter steps, then 1 scale step) or joint, plus the baselines.
+
+Read top to bottom: set-up, resume, the loop, the four kinds of step.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .. import losses as L
+from ..config import ExperimentConfig
+from ..data.rotation import random_rotation
+from ..data.sampler import PairSampler
+from ..errors import AmbiposeError
+from ..io import atomic_write_text
+from ..models.networks import Discriminator
+from ..models.pose_model import PoseModel
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import TrainingData, prepare_training_data
+
+LOG_COLUMNS = ["epoch", "step", "kind",  # kind: the last step's kind; losses are means since the previous row
+               "loss_2d", "loss_3d", "loss_adv", "loss_tmc", "loss_kl", "loss_bone",
+               "loss_disc", "loss_sup", "scale_mean", "scale_std", "lr", "seconds"]
+
+
+class TrainingDiverged(AmbiposeError):
+    pass
+
+
+@dataclass
+class Batch:
+    x_t: torch.Tensor  # (B, 17, 2) normalised 2D at frame t
+    x_k: torch.Tensor  # (B, 17, 2) at t + k (motion consistency)
+    x_l: torch.Tensor  # (B, 17, 2) at t + l (bone consistency)
+    s_t: torch.Tensor | None  # (B,) reference scales (only for scale mode 'reference')
+    s_k: torch.Tensor | None
+    s_l: torch.Tensor | None
+    y_t: torch.Tensor | None  # (B, 17, 3) ground-truth 3D (supervised baseline only)
+
+
+class Trainer:
+    def __init__(self, cfg: ExperimentConfig, out_dir: str | Path, device: str = "cpu",
+                 data: TrainingData | None = None, progress: bool = True, rank: int = 0, world_size: int = 1):
+        self.cfg, self.out, self.device, self.progress = cfg, Path(out_dir), torch.device(device), progress
+        # Data parallel: every rank draws the same global batch and keeps its slice, so a run on
+        # N processes sees exactly the samples of a 1-process run with the same global batch.
+        self.rank, self.world_size = rank, world_size
+        if cfg.train.batch_size % world_size:
+            raise AmbiposeError(f"train.batch_size {cfg.train.batch_size} is not divisible by {world_size} processes")
+        self.out.mkdir(parents=True, exist_ok=True)
+        t = cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        torch.manual_seed(t.seed)
+        self.data = data or prepare_training_data(cfg)
+        self.frames = self.data.frames.to(self.device)
+        self.k, self.l = cfg.loss.tmc_offset, cfg.loss.bone_offset
+        self.sampler = PairSampler(self.data.frames, max(self.k, self.l))
+        self.gen = torch.Generator().manual_seed(t.seed)
+
+        self.model = PoseModel(cfg.model, cfg.loss.prior_mean).to(self.device)
+        unsup = t.objective == "unsupervised"
+        self.disc = Discriminator(cfg.model.width, cfg.model.disc_blocks).to(self.device) if unsup and cfg.loss.w_adv > 0 else None
+        self.opts = {"lifter": torch.optim.Adam(self.model.lifter.parameters(), lr=t.lr)}
+        if self.model.scale is not None:
+            self.opts["scale"] = torch.optim.Adam(self.model.scale.parameters(), lr=t.lr)
+        if self.disc is not None:
+            self.opts["disc"] = torch.optim.Adam(self.disc.parameters(), lr=t.lr)
+        self.scheds = {k: torch.optim.lr_scheduler.ExponentialLR(o, gamma=t.lr_decay) for k, o in self.opts.items()}
+        self.iters = t.iters_per_epoch or max(1, len(self.frames) // t.batch_size)
+        self.epoch, self.step = 0, 0
+        self.seconds = 0.0  # training time so far, carried across resumes
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    @property
+    def last_path(self) -> Path:
+        return self.out / "last.pt"
+
+    def state(self) -> dict:
+        return {
+            "config": self.cfg.to_dict(),
+            "normalisation": self.data.normalisation,
+            "mm_per_unit": self.mm_per_unit(),
+            "model": self.model.state_dict(),
+            "disc": None if self.disc is None else self.disc.state_dict(),
+            "optim": {k: o.state_dict() for k, o in self.opts.items()},
+            "sched": {k: s.state_dict() for k, s in self.scheds.items()},
+            "epoch": self.epoch, "step": self.step, "seconds": self.seconds,
+            "rng": {"torch": torch.get_rng_state(), "sampler": self.gen.get_state()},
+        }
+
+    def resume(self) -> bool:
+        if not self.last_path.exists():
+            return False
+        st = load_checkpoint(self.last_path)
+        self.model.load_state_dict(st["model"])
+        if self.disc is not None:
+            self.disc.load_state_dict(st["disc"])
+        for k, o in self.opts.items():
+            o.load_state_dict(st["optim"][k])
+        for k, s in self.scheds.items():
+            s.load_state_dict(st["sched"][k])
+        self.epoch, self.step, self.seconds = st["epoch"], st["step"], st["seconds"]
+        torch.set_rng_state(st["rng"]["torch"])
+        self.gen.set_state(st["rng"]["sampler"])
+        self._truncate_log()
+        return True
+
+    @torch.no_grad()
+    def mm_per_unit(self, n: int = 8192) -> float:
+        """Global scale protocol: mean ground-truth head-root length of the training subjects (mm)
+        over the mean predicted head-root length on training inputs (model units)."""
+        was = self.model.training
+        self.model.eval()
+        g = torch.Generator().manual_seed(1234)
+        idx = torch.randint(len(self.frames), (min(n, len(self.frames)),), generator=g).to(self.device)
+        sref = None if self.frames.sref is None else self.frames.sref[idx]
+        pred = self.model(self.frames.poses_2d[idx], sref)
+        self.model.train(was)
+        head = (pred[:, 10] - pred[:, 0]).norm(dim=-1).mean().item()
+        return float(self.data.head_root_mm / max(head, 1e-9))
+
+    # ---- logging -----------------------------------------------------------------------------
+    @property
+    def log_path(self) -> Path:
+        return self.out / "log.csv"
+
+    def _truncate_log(self) -> None:
+        """Drop log rows written after the checkpoint we resume from (they will be redone)."""
+        if not self.log_path.exists():
+            return
+        with open(self.log_path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
+        self._write_log(rows)
+
+    def _write_log(self, rows: list[dict]) -> None:
+        lines = [",".join(LOG_COLUMNS)] + [",".join(str(r.get(c, "")) for c in LOG_COLUMNS) for r in rows]
+        atomic_write_text(self.log_path, "\n".join(lines) + "\n")
+
+    def _log(self, row: dict) -> None:
+        if self.rank != 0:
+            return
+        new = not self.log_path.exists()
+        with open(self.log_path, "a", newline="") as f:
+            w = csv.DictWriter(f, LOG_COLUMNS)
+            if new:
+                w.writeheader()
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def fit(self, max_steps: int | None = None) -> Path:
+        """Train until `train.epochs` (or `max_steps` total steps, for tests); returns last.pt."""
+        t = self.cfg.train
+        atomic_write_text(self.out / "config.yaml", _yaml(self.cfg.to_dict()))
+        if self.step == 0:
+            # Dropout draws from torch's global generator: give a fresh run its own seeded stream
+            # (a resumed run restores the saved one instead).
+            torch.manual_seed(t.seed + 1)
+        while self.epoch < t.epochs:
+            bar = tqdm(range(self.iters), desc=f"epoch {self.epoch + 1}/{t.epochs}", disable=not self.progress,
+                       leave=False, dynamic_ncols=True)
+            t0 = time.perf_counter()
+            acc: dict[str, list[float]] = {}
+            for it in bar:
+                if max_steps is not None and self.step >= max_steps:
+                    return self.last_path
+                kind, losses = self.train_step(it)
+                self.step += 1
+                if not all(math.isfinite(v) for v in losses.values()):
+                    raise TrainingDiverged(
+                        f"loss became non-finite at epoch {self.epoch + 1}, step {self.step} ({kind} step: "
+                        f"{ {k: v for k, v in losses.items()} }); the last good checkpoint is {self.last_path}")
+                for k, v in losses.items():
+                    acc.setdefault(k, []).append(v)
+                if self.step % t.log_every == 0 or it == self.iters - 1:
+                    # Means since the last row, over every kind of step taken in between.
+                    means = {k: sum(v) / len(v) for k, v in acc.items()}
+                    acc = {}
+                    self._log({"epoch": self.epoch + 1, "step": self.step, "kind": kind, **means,
+                               "lr": self.opts["lifter"].param_groups[0]["lr"],
+                               "seconds": self.seconds + time.perf_counter() - t0})
+                    bar.set_postfix({k.removeprefix("loss_"): f"{v:.4f}" for k, v in means.items() if k.startswith("loss")})
+            self.seconds += time.perf_counter() - t0
+            for s in self.scheds.values():
+                s.step()
+            self.epoch += 1
+            if self.rank == 0:
+                save_checkpoint(self.last_path, self.state())
+            if self.progress and self.rank == 0:
+                print(f"epoch {self.epoch}/{t.epochs}: {self.step} steps, {self.seconds / 60:.1f} min, "
+                      f"checkpoint {self.last_path}", flush=True)
+        return self.last_path
+
+    def _my_slice(self, t: torch.Tensor) -> torch.Tensor:
+        n = len(t) // self.world_size
+        return t[self.rank * n : (self.rank + 1) * n]
+
+    def batch(self) -> Batch:
+        i = self._my_slice(self.sampler.sample(self.cfg.train.batch_size, self.gen)).to(self.device)
+        f = self.frames
+        take = lambda t, o: None if t is None else t[i + o]  # noqa: E731
+        ref = f.sref if self.cfg.model.scale == "reference" else None
+        y = f.poses_3d if self.cfg.train.objective == "supervised" else None
+        return Batch(f.poses_2d[i], f.poses_2d[i + self.k], f.poses_2d[i + self.l],
+                     take(ref, 0), take(ref, self.k), take(ref, self.l), take(y, 0))
+
+    def train_step(self, it: int) -> tuple[str, dict[str, float]]:
+        t, b = self.cfg.train, self.batch()
+        self.model.train()
+        if t.objective == "supervised":
+            return "supervised", self.supervised_step(b)
+        if t.schedule == "joint":
+            return "joint", self.unsupervised_step(b, train_scale=True)
+        scale_turn = self.model.scale is not None and it % (t.lifter_steps + 1) == t.lifter_steps
+        if scale_turn:
+            return "scale", self.scale_step(b)
+        return "lifter", self.unsupervised_step(b, train_scale=False)
+
+    def _rotations(self, n: int) -> torch.Tensor:
+        r = self.cfg.rotation
+        return random_rotation(n, math.radians(r.azimuth_deg), math.radians(r.elevation_deg), math.radians(r.roll_deg),
+                               generator=self.gen, device=self.device)
+
+    def unsupervised_step(self, b: Batch, train_scale: bool) -> dict[str, float]:
+        """Lifter step (scale frozen) or joint step (both trained): Eqs. 6-10, plus 12-13 if joint."""
+        w, m, D = self.cfg.loss, self.model, self.model.depth
+        if m.scale is not None and not train_scale:
+            m.scale.eval()  # frozen: no dropout noise on the scales the lifter sees
+        with torch.set_grad_enabled(train_scale):
+            s_t, s_k = m.scales(b.x_t, b.s_t), m.scales(b.x_k, b.s_k)
+        in_t, in_k = m.lifter_input(b.x_t, s_t), m.lifter_input(b.x_k, s_k)
+        rot = self._my_slice(self._rotations(len(in_t) * self.world_size))
+        c_t = L.cycle(m.lifter, in_t, rot, D)
+        c_k = L.cycle(m.lifter, in_k, rot, D) if w.w_tmc > 0 else None
+        parts = L.lifter_losses(c_t, c_k, in_t, rot, self.disc)
+        weights = {"loss_2d": w.w_2d, "loss_3d": w.w_3d, "loss_adv": w.w_adv, "loss_tmc": w.w_tmc}
+        total = sum(weights[k] * v for k, v in parts.items())
+        if train_scale and m.scale is not None:
+            parts.update(self._scale_losses(b, s_t))
+            total = total + w.w_kl * parts["loss_kl"] + w.w_bone * parts["loss_bone"]
+        names = ["lifter"] + (["scale"] if train_scale and m.scale is not None else [])
+        self._optimise(total, names)
+        if self.disc is not None:
+            d_loss = L.discriminator_loss(self.disc, in_t.detach(), c_t.rotated_2d)
+            self._optimise(d_loss, ["disc"])
+            parts["loss_disc"] = d_loss
+        return _floats(parts, s_t)
+
+    def _scale_losses(self, b: Batch, s_t: torch.Tensor) -> dict[str, torch.Tensor]:
+        m = self.model
+        s_l = m.scales(b.x_l, b.s_l)
+        pose_t = m.lift(m.lifter_input(b.x_t, s_t), s_t)
+        pose_l = m.lift(m.lifter_input(b.x_l, s_l), s_l)
+        w = self.cfg.loss
+        return {"loss_bone": L.bone_consistency(pose_t, pose_l),
+                "loss_kl": L.kl_gaussian(torch.cat([s_t, s_l]), w.prior_mean, w.prior_std)}
+
+    def scale_step(self, b: Batch) -> dict[str, float]:
+        """Scale step (lifter frozen, in eval mode so dropout does not jitter the bone lengths)."""
+        m, w = self.model, self.cfg.loss
+        m.lifter.eval()
+        m.lifter.requires_grad_(False)
+        try:
+            s_t = m.scales(b.x_t, b.s_t)
+            parts = self._scale_losses(b, s_t)
+            self._optimise(w.w_kl * parts["loss_kl"] + w.w_bone * parts["loss_bone"], ["scale"])
+        finally:
+            m.lifter.requires_grad_(True)
+            m.lifter.train()
+        return _floats(parts, s_t)
+
+    def supervised_step(self, b: Batch) -> dict[str, float]:
+        """Upper-bound baseline: the same lifter regressing ground-truth 3D (scaled so the mean
+        training head-root length is 1 model unit)."""
+        pred = self.model(b.x_t)
+        loss = L.sq_dist(pred, b.y_t / self.data.head_root_mm)
+        self._optimise(loss, ["lifter"] + (["scale"] if self.model.scale is not None else []))
+        return {"loss_sup": float(loss.detach())}
+
+    def _optimise(self, loss: torch.Tensor, names: list[str]) -> None:
+        for n in names:
+            self.opts[n].zero_grad(set_to_none=True)
+        loss.backward()
+        self.after_backward(names)
+        for n in names:
+            self.opts[n].step()
+
+    def after_backward(self, names: list[str]) -> None:
+        """Hook between backward and the optimiser step (gradient averaging across processes)."""
+
+
+def _floats(parts: dict[str, torch.Tensor], s: torch.Tensor) -> dict[str, float]:
+    out = {k: float(v.detach()) for k, v in parts.items()}
+    out["scale_mean"], out["scale_std"] = float(s.detach().mean()), float(s.detach().std())
+    return out
+
+
+def _yaml(d: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(d, sort_keys=False)

@@ -1,0 +1,270 @@
+"""Fuzz `read_keypoints` with malformed files: it returns a valid `Keypoints2D` or raises InputError.
+
+Never another exception type, never a hang (each call runs under a 5 s alarm).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import signal
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ambipose.data.formats import NPZ_KEYS, Keypoints2D, read_keypoints
+from ambipose.errors import InputError
+
+FUZZ = settings(max_examples=60, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+CALL_LIMIT_S = 5.0
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Fail (instead of hanging the suite) if the body runs longer than `seconds`."""
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"read_keypoints ran longer than {seconds} s")
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def check_read(path: Path, **kwargs) -> Keypoints2D | None:
+    """read_keypoints must return a valid result or raise InputError; returns None on InputError."""
+    try:
+        with time_limit(CALL_LIMIT_S), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kp = read_keypoints(path, **kwargs)
+    except InputError as e:
+        msg = str(e)
+        assert msg.startswith(str(path)) and "\n" not in msg, msg  # one line naming the file
+        return None
+    assert isinstance(kp, Keypoints2D)
+    T = len(kp.poses)
+    assert T >= 1 and kp.poses.shape == (T, 17, 2) and kp.poses.dtype == np.float32
+    assert np.isfinite(kp.poses).all()
+    assert kp.missing.shape == (T, 17) and kp.missing.dtype == bool
+    if kp.scores is not None:
+        assert kp.scores.shape == (T, 17) and ((kp.scores >= 0) & (kp.scores <= 1)).all()
+    assert kp.units in ("pixels", "normalised")
+    assert kp.missing.mean() <= 0.5
+    return kp
+
+
+@contextlib.contextmanager
+def tmpdir() -> Iterator[Path]:
+    # hypothesis re-runs the body many times: a fresh folder per example, not pytest's tmp_path
+    with tempfile.TemporaryDirectory(prefix="ambipose-fuzz-") as d:
+        yield Path(d)
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e4, max_value=1e4)
+numbers = st.one_of(finite, st.floats(), st.integers(min_value=-10**30, max_value=10**30))
+json_scalars = st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=8))
+json_values = st.recursive(
+    json_scalars,
+    lambda kids: st.one_of(st.lists(kids, max_size=6),
+                           st.dictionaries(st.text(max_size=6), kids, max_size=5)),
+    max_leaves=40,
+)
+# Keys the readers look for, so random objects reach the deeper code paths.
+reader_keys = st.sampled_from(["keypoints", "image_id", "frame_id", "frame", "score", "track_id",
+                               "keypoint_scores", "instances", "people", "pose_keypoints_2d",
+                               "annotations", "images", "instance_info", "id", "width", "height"])
+
+
+@st.composite
+def instance_lists(draw) -> list:
+    """Lists of COCO / MMPose-like instances with random joint counts, ids and values."""
+    n = draw(st.integers(0, 6))
+    out = []
+    for _ in range(n):
+        J = draw(st.sampled_from([0, 1, 16, 17, 18, 25, 26, 33]))
+        if draw(st.booleans()):
+            kp = draw(st.lists(st.one_of(numbers, st.none()), min_size=J * 3, max_size=J * 3))
+            if draw(st.integers(0, 9)) == 0:
+                kp = kp[:-1] + [draw(json_scalars)] if kp else [draw(json_scalars)]
+        else:
+            kp = draw(st.lists(st.lists(finite, min_size=2, max_size=3), min_size=J, max_size=J))
+        inst = {"keypoints": kp}
+        key = draw(st.sampled_from(["image_id", "frame_id", "frame", None]))
+        if key:
+            inst[key] = draw(st.one_of(st.integers(-3, 12), st.text(max_size=5), st.floats(),
+                                       st.integers(min_value=-10**400, max_value=10**400)))
+        if draw(st.booleans()):
+            inst["score"] = draw(numbers)
+        if draw(st.booleans()):
+            inst["track_id"] = draw(st.integers(0, 2))
+        extra = draw(st.dictionaries(reader_keys, json_values, max_size=2))
+        out.append({**inst, **extra} if draw(st.integers(0, 4)) == 0 else inst)
+    return out
+
+
+@FUZZ
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".json", ".npz", ".npy", ".csv"]))
+def test_random_bytes(data, suffix):
+    with tmpdir() as d:
+        path = d / f"x{suffix}"
+        path.write_bytes(data)
+        check_read(path)
+
+
+@FUZZ
+@given(value=json_values)
+def test_random_json_values(value):
+    with tmpdir() as d:
+        path = d / "x.json"
+        path.write_text(json.dumps(value))
+        check_read(path)
+
+
+@FUZZ
+@given(insts=instance_lists(), wrap=st.sampled_from(["list", "annotations", "instance_info"]),
+       track=st.sampled_from([None, 0, 1]), layout=st.sampled_from(["auto", "coco17", "halpe26"]))
+def test_random_instance_lists(insts, wrap, track, layout):
+    if wrap == "annotations":
+        value = {"annotations": insts, "images": [{"id": i, "width": 640, "height": 480} for i in range(3)]}
+    elif wrap == "instance_info":
+        value = {"instance_info": [{"frame_id": i, "instances": insts[i::2]} for i in range(2)]}
+    else:
+        value = insts
+    with tmpdir() as d:
+        path = d / "x.json"
+        path.write_text(json.dumps(value))
+        check_read(path, track=track, layout=layout)
+
+
+@FUZZ
+@given(frames=st.lists(st.one_of(
+    json_values,
+    st.fixed_dictionaries({"people": st.lists(st.fixed_dictionaries({
+        "pose_keypoints_2d": st.one_of(
+            st.lists(st.floats(-5, 900), min_size=75, max_size=75),
+            st.lists(json_scalars, max_size=80)),
+        "person_id": st.one_of(st.just([-1]), st.integers(0, 2), json_scalars)}), max_size=3)})),
+    min_size=0, max_size=5), names=st.lists(st.integers(0, 20), min_size=5, max_size=5, unique=True))
+def test_random_openpose_folders(frames, names):
+    with tmpdir() as d:
+        for n, value in zip(names, frames):
+            (d / f"v_{n}_keypoints.json").write_text(json.dumps(value))
+        check_read(d)
+        check_read(d, track=1)
+
+
+dtypes = st.sampled_from([np.float32, np.float64, np.int16, np.int64, np.bool_, np.complex64,
+                          np.dtype("U3"), np.uint8])
+shapes = st.lists(st.sampled_from([0, 1, 2, 3, 5, 17, 25, 26, 33]), min_size=0, max_size=4)
+
+
+@st.composite
+def arrays(draw) -> np.ndarray:
+    shape = tuple(draw(shapes))
+    if draw(st.booleans()):  # mostly plausible (T, J, 2|3) shapes
+        shape = (draw(st.integers(0, 6)), draw(st.sampled_from([17, 25, 26, 33, 18])),
+                 draw(st.sampled_from([2, 3, 4])))
+    dtype = draw(dtypes) if draw(st.integers(0, 3)) == 0 else np.float64
+    size = int(np.prod(shape))
+    if np.dtype(dtype).kind == "U":  # a few drawn strings, repeated to fill the shape
+        words = draw(st.lists(st.text(max_size=3), min_size=1, max_size=5))
+        return np.resize(np.array(words, dtype=dtype), shape)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    a = rng.uniform(-10, 1000, size)
+    # sprinkle NaN / inf / huge / zero values
+    specials = draw(st.lists(st.tuples(st.integers(0, max(size - 1, 0)),
+                                       st.sampled_from([np.nan, np.inf, -np.inf, 1e30, 0.0, 0.5])),
+                             max_size=4))
+    for i, v in specials:
+        if size:
+            a[i] = v
+    with np.errstate(invalid="ignore", over="ignore"):
+        return a.reshape(shape).astype(dtype)
+
+
+@FUZZ
+@given(arr=arrays(), kind=st.sampled_from(["npy", "npz", "npz-other", "csv"]),
+       layout=st.sampled_from(["auto", "coco17", "body25"]))
+def test_random_arrays(arr, kind, layout):
+    with tmpdir() as d:
+        if kind == "npy":
+            path = d / "x.npy"
+            np.save(path, arr)
+        elif kind.startswith("npz"):
+            path = d / "x.npz"
+            key = NPZ_KEYS[0] if kind == "npz" else "other"
+            np.savez(path, **{key: arr})
+        else:
+            path = d / "x.csv"
+            rows = arr.reshape(arr.shape[0], -1) if arr.ndim >= 1 and arr.shape[0] else arr.reshape(1, -1)
+            path.write_text("\n".join(",".join(str(v) for v in r) for r in rows))
+        check_read(path, layout=layout)
+
+
+@FUZZ
+@given(cut=st.floats(0.0, 1.0), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=3),
+       compressed=st.booleans())
+def test_truncated_or_corrupted_npz(cut, flips, compressed):
+    a = np.random.default_rng(0).uniform(0, 500, (20, 17, 2))
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, keypoints=a, fps=np.float64(30))
+    data = bytearray(buf.getvalue())
+    for pos, byte in flips:
+        data[min(int(pos * len(data)), len(data) - 1)] = byte
+    data = bytes(data[: max(1, math.floor(cut * len(data)))]) if cut < 1 else bytes(data)
+    with tmpdir() as d:
+        path = d / "x.npz"
+        path.write_bytes(data)
+        check_read(path)
+
+
+pickled_values = st.recursive(
+    st.one_of(json_scalars, st.builds(lambda s: np.zeros(s), st.lists(st.integers(0, 17), max_size=3))),
+    lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.sampled_from(
+        ["custom", "v", "layout_name", "video_metadata", "w", "h"]), kids, max_size=3)),
+    max_leaves=12,
+)
+
+
+@FUZZ
+@given(pos=pickled_values, meta=pickled_values, n=st.integers(0, 4), J=st.sampled_from([17, 18, 25]),
+       layout_name=st.sampled_from(["coco", "h36m", "other", None]))
+def test_random_vp3d_structures(pos, meta, n, J, layout_name):
+    """Random pickled dicts under VideoPose3D's keys, and well-formed ones with odd arrays."""
+    arr = np.random.default_rng(n).uniform(0, 1, (n, J, 2))
+    good_meta = {"layout_name": layout_name, "video_metadata": {"v": {"w": 960, "h": "544"}}}
+    with tmpdir() as d:
+        np.savez(d / "a.npz", positions_2d=np.array(pos, dtype=object), metadata=np.array(meta, dtype=object))
+        check_read(d / "a.npz")
+        np.savez(d / "b.npz", positions_2d={"v": {"custom": [arr]}}, metadata=good_meta)
+        check_read(d / "b.npz", track="v")
+        check_read(d / "b.npz", format="vp3d", track=3)
+
+
+def test_time_limit_fires():
+    """The guard itself works (so a hang would fail the suite, not stall it)."""
+    with pytest.raises(TimeoutError):
+        with time_limit(0.05):
+            while True:
+                pass
+
+
+def test_corrupt_zip_member_names():
+    """A zip with members that are not .npy files."""
+    with tmpdir() as d:
+        with zipfile.ZipFile(d / "z.npz", "w") as z:
+            z.writestr("keypoints", b"not an array")
+            z.writestr("other.txt", b"\x93NUMPY\x01\x00")
+        assert check_read(d / "z.npz") is None
