@@ -162,6 +162,7 @@ def test_coco_track_selection(tmp_path):
     np.testing.assert_allclose(read_keypoints(path).poses[0, H["RKnee"]], a[C["rknee"]], rtol=1e-6)
     kp = read_keypoints(path, track=7)
     np.testing.assert_allclose(kp.poses[:, H["RKnee"]], np.tile(b[C["rknee"]], (3, 1)), rtol=1e-6)
+    np.testing.assert_array_equal(read_keypoints(path, track="7").poses, kp.poses)  # CLI string
     with pytest.raises(InputError, match=r"track 3 not found \(tracks: 0.0, 7.0\)"):
         read_keypoints(path, track=3)
     no_ids = write_json(tmp_path / "noids.json", [coco_instance(a, 0)])
@@ -432,6 +433,7 @@ def test_vp3d_custom(tmp_path):
     kb = read_keypoints(path, track="b.mp4")
     assert kb.units == "normalised" and len(kb) == 4
     assert len(read_keypoints(path, track=1)) == 4
+    assert len(read_keypoints(path, track="1")) == 4  # index typed on a command line
     with pytest.raises(InputError, match="video 'c.mp4' not found \\(videos: a.mp4, b.mp4\\)"):
         read_keypoints(path, track="c.mp4")
     with pytest.raises(InputError, match="video index 2 out of range"):

@@ -89,28 +89,41 @@ reader_keys = st.sampled_from(["keypoints", "image_id", "frame_id", "frame", "sc
 
 @st.composite
 def instance_lists(draw) -> list:
-    """Lists of COCO / MMPose-like instances with random joint counts, ids and values."""
-    n = draw(st.integers(0, 6))
+    """Lists of COCO / MMPose-like instances: mostly well-formed (random scores, ids, people per
+    frame) so the selection / filling code runs, with random corruptions mixed in."""
+    n_frames = draw(st.integers(0, 5))
+    J = draw(st.sampled_from([17] * 6 + [26] * 2 + [0, 1, 18, 25, 33]))
     out = []
-    for _ in range(n):
-        J = draw(st.sampled_from([0, 1, 16, 17, 18, 25, 26, 33]))
-        if draw(st.booleans()):
-            kp = draw(st.lists(st.one_of(numbers, st.none()), min_size=J * 3, max_size=J * 3))
-            if draw(st.integers(0, 9)) == 0:
-                kp = kp[:-1] + [draw(json_scalars)] if kp else [draw(json_scalars)]
-        else:
-            kp = draw(st.lists(st.lists(finite, min_size=2, max_size=3), min_size=J, max_size=J))
-        inst = {"keypoints": kp}
-        key = draw(st.sampled_from(["image_id", "frame_id", "frame", None]))
-        if key:
-            inst[key] = draw(st.one_of(st.integers(-3, 12), st.text(max_size=5), st.floats(),
-                                       st.integers(min_value=-10**400, max_value=10**400)))
-        if draw(st.booleans()):
-            inst["score"] = draw(numbers)
-        if draw(st.booleans()):
-            inst["track_id"] = draw(st.integers(0, 2))
-        extra = draw(st.dictionaries(reader_keys, json_values, max_size=2))
-        out.append({**inst, **extra} if draw(st.integers(0, 4)) == 0 else inst)
+    for t in range(n_frames):
+        for _ in range(draw(st.integers(0, 2))):
+            pts = draw(st.lists(st.tuples(st.floats(0, 900), st.floats(0, 900),
+                                          st.one_of(st.floats(0.3, 1), st.floats(0, 1))),
+                                min_size=J, max_size=J))
+            kp = [v for xyz in pts for v in xyz]
+            if draw(st.integers(0, 5)) == 0:
+                kp = [[x, y] for x, y, _ in pts]  # MMPose 1.x nesting
+            inst: dict = {"image_id": t, "keypoints": kp}
+            if draw(st.booleans()):
+                inst["score"] = draw(st.floats(0, 1))
+            if draw(st.booleans()):
+                inst["track_id"] = draw(st.integers(0, 2))
+            out.append(inst)
+    # corruptions (in about half the examples): a random value under a reader key, a random
+    # extra instance, a value too many, a strange frame id
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        kind = draw(st.integers(0, 3))
+        if kind == 0 and out:
+            i = draw(st.integers(0, len(out) - 1))
+            out[i] = {**out[i], draw(reader_keys): draw(json_values)}
+        elif kind == 1:
+            out.append(draw(st.dictionaries(reader_keys, json_values, max_size=4)))
+        elif kind == 2 and out:
+            i = draw(st.integers(0, len(out) - 1))
+            kp = out[i].get("keypoints")
+            out[i] = {**out[i], "keypoints": (kp if isinstance(kp, list) else []) + [draw(numbers)]}
+        elif kind == 3 and out:
+            out[draw(st.integers(0, len(out) - 1))]["image_id"] = draw(st.one_of(
+                st.text(max_size=5), st.floats(), st.integers(-10**400, 10**400), json_values))
     return out
 
 
@@ -148,15 +161,23 @@ def test_random_instance_lists(insts, wrap, track, layout):
         check_read(path, track=track, layout=layout)
 
 
+good_person = st.fixed_dictionaries({
+    "pose_keypoints_2d": st.lists(st.tuples(st.floats(0, 900), st.floats(0, 900),
+                                            st.one_of(st.floats(0.3, 1), st.floats(0, 1))),
+                                  min_size=25, max_size=25).map(lambda r: [v for t in r for v in t]),
+    "person_id": st.one_of(st.just([-1]), st.integers(0, 2).map(lambda i: [i]))})
+bad_person = st.one_of(json_values, st.fixed_dictionaries({
+    "pose_keypoints_2d": st.lists(json_scalars, max_size=80), "person_id": json_scalars}))
+good_frame = st.fixed_dictionaries({"people": st.lists(good_person, min_size=0, max_size=3)})
+bad_frame = st.one_of(
+    st.fixed_dictionaries({"people": st.lists(st.one_of(good_person, bad_person), max_size=3)}),
+    json_values)
+
+
 @FUZZ
-@given(frames=st.lists(st.one_of(
-    json_values,
-    st.fixed_dictionaries({"people": st.lists(st.fixed_dictionaries({
-        "pose_keypoints_2d": st.one_of(
-            st.lists(st.floats(-5, 900), min_size=75, max_size=75),
-            st.lists(json_scalars, max_size=80)),
-        "person_id": st.one_of(st.just([-1]), st.integers(0, 2), json_scalars)}), max_size=3)})),
-    min_size=0, max_size=5), names=st.lists(st.integers(0, 20), min_size=5, max_size=5, unique=True))
+@given(frames=st.one_of(st.lists(good_frame, min_size=1, max_size=5),
+                        st.lists(st.one_of(good_frame, bad_frame), min_size=0, max_size=5)),
+       names=st.lists(st.integers(0, 20), min_size=5, max_size=5, unique=True))
 def test_random_openpose_folders(frames, names):
     with tmpdir() as d:
         for n, value in zip(names, frames):
@@ -238,6 +259,13 @@ pickled_values = st.recursive(
 )
 
 
+def as_object(value) -> np.ndarray:
+    """A 0-d object array holding `value`, as np.savez stores a dict."""
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
 @FUZZ
 @given(pos=pickled_values, meta=pickled_values, n=st.integers(0, 4), J=st.sampled_from([17, 18, 25]),
        layout_name=st.sampled_from(["coco", "h36m", "other", None]))
@@ -246,7 +274,7 @@ def test_random_vp3d_structures(pos, meta, n, J, layout_name):
     arr = np.random.default_rng(n).uniform(0, 1, (n, J, 2))
     good_meta = {"layout_name": layout_name, "video_metadata": {"v": {"w": 960, "h": "544"}}}
     with tmpdir() as d:
-        np.savez(d / "a.npz", positions_2d=np.array(pos, dtype=object), metadata=np.array(meta, dtype=object))
+        np.savez(d / "a.npz", positions_2d=as_object(pos), metadata=as_object(meta))
         check_read(d / "a.npz")
         np.savez(d / "b.npz", positions_2d={"v": {"custom": [arr]}}, metadata=good_meta)
         check_read(d / "b.npz", track="v")

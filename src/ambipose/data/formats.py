@@ -43,8 +43,9 @@ MAX_ABS_COORD = 1e6
 # (a whole person inside 1.5 x 1.5 pixels is not a real detection).
 NORMALISED_LIMIT = 1.5
 # Errors numpy / zipfile / zlib raise for corrupt or truncated .npy / .npz files.
-_NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError,
-               MemoryError, NotImplementedError, TypeError, SyntaxError)
+# (RuntimeError: an encrypted zip member.)
+_NPZ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError, EOFError,
+               KeyError, MemoryError, NotImplementedError, TypeError, SyntaxError, RuntimeError)
 # Plain-array column counts (csv) -> (joints, values per joint).
 _CSV_COLUMNS = {LAYOUT_NUM_JOINTS[lay] * d: (LAYOUT_NUM_JOINTS[lay], d)
                 for lay in ("h36m17", "body25", "halpe26", "mediapipe33") for d in (2, 3)}
@@ -479,8 +480,9 @@ def _instance_points(p: Path, inst: dict, what: str) -> tuple[np.ndarray, np.nda
 
 
 def _instance_score(dec: tuple[np.ndarray, np.ndarray | None], inst: dict) -> float:
-    """Ranking score: the detector's instance `score`, else the mean joint score, else 0."""
-    s = _number(inst.get("score"))
+    """Ranking score: the instance `score` (MMPose 1.x: `bbox_score`), else the mean joint score,
+    else 0."""
+    s = _number(inst.get("score", inst.get("bbox_score")))
     if s is not None:
         return s
     sc = dec[1]
@@ -490,11 +492,17 @@ def _instance_score(dec: tuple[np.ndarray, np.ndarray | None], inst: dict) -> fl
 
 
 def _norm_track(v: Any) -> Any:
-    """Track ids compare as numbers when they are numbers (1 == 1.0 == [1])."""
+    """Track ids compare as numbers when they are numbers (1 == 1.0 == [1] == "1", as typed on a
+    command line)."""
     if isinstance(v, list) and len(v) == 1:
         v = v[0]
     n = _number(v)
-    return n if n is not None else (v if isinstance(v, str) else None)
+    if n is None and isinstance(v, str):
+        try:
+            n = _number(float(v))
+        except ValueError:
+            return v
+    return n
 
 
 def _track_of(inst: dict) -> Any:
@@ -726,8 +734,10 @@ def _read_vp3d(p: Path, layout: str, track: int | str | None) -> _Raw:
     d = _open_npz(p, allow_pickle=True)
     try:
         with d:
-            pos = d["positions_2d"].item()
-            meta = d["metadata"].item() if "metadata" in d.files else {}
+            pos = _npz_member(p, d, "positions_2d").item()
+            meta = _npz_member(p, d, "metadata").item() if "metadata" in d.files else {}
+    except InputError:
+        raise
     except Exception as e:  # unpickling arbitrary bytes can raise anything
         raise InputError(f"{p}: not a readable VideoPose3D custom file ({type(e).__name__}: "
                          f"{_short(e)})") from None
@@ -737,6 +747,8 @@ def _read_vp3d(p: Path, layout: str, track: int | str | None) -> _Raw:
     if not isinstance(meta, dict):
         raise InputError(f"{p}: 'metadata' is {type(meta).__name__}, expected a dict")
     videos = list(pos)
+    if isinstance(track, str) and track not in pos and track.isdigit():
+        track = int(track)  # "1" from a command line: an index, unless a video is named so
     if track is None:
         video = videos[0]
     elif isinstance(track, int) and not isinstance(track, bool):

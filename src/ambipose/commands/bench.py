@@ -1,0 +1,52 @@
+"""`ambipose bench`: inference and training speed against the machine's fp32 matmul rate."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure inference and training speed (poses/s, frame pairs/s, % of matmul rate)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    p.add_argument("--json", default=None, help="also write the full result here (JSON)")
+    p.add_argument("--quick", action="store_true", help="short timing budgets, 1024^3 matmul, no torch.compile (a smoke run)")
+    p.add_argument("--width", type=int, default=1024, help="lifter width (default 1024, the paper's)")
+    p.add_argument("--blocks", type=int, default=5, help="residual blocks (default 5, the paper's)")
+    p.add_argument("--train-batch", type=int, default=1024, help="training batch size (default 1024, the paper's)")
+    p.add_argument("--cycles", type=int, default=1, help="timed training cycles (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant (slow to compile on CPU)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    import torch
+
+    from ..bench import BenchSettings, format_report, run_bench
+    from ..errors import InputError
+    from ..io import atomic_write_text
+    from ..training.run import pick_device
+
+    for name in ("width", "blocks", "cycles"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name} must be >= 1")
+    if args.train_batch < 2:
+        raise InputError("--train-batch must be >= 2 (BatchNorm needs a batch)")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError("--threads must be >= 1")
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    if device == "auto":
+        device = "cpu"
+    s = BenchSettings(width=args.width, blocks=args.blocks, train_batch=args.train_batch, device=device,
+                      quick=args.quick, compile=not args.no_compile, cycles=args.cycles)
+    result = run_bench(s, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(format_report(result))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+    return 0

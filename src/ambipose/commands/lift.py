@@ -1,0 +1,42 @@
+"""`ambipose lift`: your 2D keypoints -> 3D poses per frame."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lift", help="lift a 2D keypoint file (COCO JSON, OpenPose, VideoPose3D npz, npy/npz/csv) to 3D")
+    p.add_argument("input", help="2D keypoints: file or OpenPose folder (see docs/formats.md)")
+    p.add_argument("--checkpoint", default=None, help="model file (default: the shipped Human3.6M model)")
+    p.add_argument("--out", required=True, help="result file: .npz, .json or .csv")
+    p.add_argument("--format", default="auto", help="input format (default: from the file)")
+    p.add_argument("--layout", default="auto", help="joint layout: h36m17, coco17, body25, halpe26, mediapipe33")
+    p.add_argument("--min-score", type=float, default=0.3, help="joints below this confidence are treated as missing")
+    p.add_argument("--track", default=None, help="which person/video in a multi-person or multi-video file")
+    p.add_argument("--constant", choices=["auto", "training"], default="auto",
+                   help="normalisation constant: from this input (auto) or the training data's")
+    p.add_argument("--batch-size", type=int, default=4096)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data.formats import read_keypoints
+    from ..errors import InputError
+    from ..inference import PoseLifter
+    from ..lift_io import lift_keypoints, write_result
+    from ..training.run import pick_device
+
+    if args.batch_size < 1:
+        raise InputError("--batch-size must be >= 1")
+    kp = read_keypoints(args.input, format=args.format, layout=args.layout, min_score=args.min_score, track=args.track)
+    lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
+    clip = lift_keypoints(lifter, kp, constant=args.constant, batch_size=args.batch_size, progress=not args.quiet)
+    write_result(clip, args.out)
+    if not args.quiet:
+        n, filled = len(clip.poses_3d), int(clip.missing.sum())
+        print(f"lifted {n} frames from {args.input} ({kp.layout}, {kp.units}); {filled} missing 2D joints filled "
+              f"by interpolation; wrote {args.out} (3D in mm, {clip.meta['frame_3d']})")
+    return 0

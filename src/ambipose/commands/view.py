@@ -1,0 +1,43 @@
+"""`ambipose view`: a lifted result as an animated GIF/MP4 or a self-contained HTML viewer."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("view", help="animate a result of `ambipose lift`: 2D input beside the 3D skeleton")
+    p.add_argument("result", help="result .npz or .json written by `ambipose lift`")
+    p.add_argument("--out", required=True, help="clip.gif, clip.mp4 (needs ffmpeg) or clip.html (rotate with the mouse)")
+    p.add_argument("--fps", type=float, default=None, help="playback rate (default: the input's, else 25)")
+    p.add_argument("--max-frames", type=int, default=None, help="GIF/MP4 only: stop after this many frames")
+    p.add_argument("--stride", type=int, default=1, help="GIF/MP4 only: draw every n-th frame")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..lift_io import read_result
+
+    clip = read_result(args.result)
+    fps = args.fps or clip.meta.get("fps") or 25.0
+    size = tuple(clip.meta["image_size"]) if clip.meta.get("image_size") else None
+    if clip.meta.get("input_units") == "normalised":
+        size = None
+    out = Path(args.out)
+    title = Path(str(clip.meta.get("source", args.result))).name
+    if out.suffix.lower() == ".html":
+        from ..viz.html import save_html
+
+        save_html(clip.poses_2d, clip.poses_3d, out, fps=fps, title=title, image_size=size, meta=clip.meta)
+    elif out.suffix.lower() in (".gif", ".mp4"):
+        from ..viz.animate import save_animation
+
+        save_animation(clip.poses_2d, clip.poses_3d, out, fps=fps, image_size=size, title=title,
+                       max_frames=args.max_frames, stride=args.stride)
+    else:
+        raise InputError(f"{out}: unknown output type (use .gif, .mp4 or .html)")
+    print(f"wrote {out}")
+    return 0

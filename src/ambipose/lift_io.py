@@ -1,0 +1,117 @@
+"""Lift a 2D keypoint file to 3D and write the result (npz, json or csv); read results back.
+
+Result layout (all formats): per frame, 17 joints in the Human3.6M order, 3D in the camera
+frame of the input video (X right, Y down, Z forward), root-centred (hip at the origin),
+millimetres under the global scale protocol (a model trained without 3D takes the average
+Human3.6M adult's head-root length as its unit; see docs/evaluation.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data.skeleton import JOINT_NAMES, PARENTS
+from .errors import InputError
+from .io import atomic_path, atomic_write_text
+
+FRAME_NOTE = "camera frame of the input video: X right, Y down, Z forward; root (Hip) at the origin"
+
+
+@dataclass
+class LiftedClip:
+    poses_2d: np.ndarray  # (T, 17, 2) input keypoints in the input's units (pixels or normalised)
+    poses_3d: np.ndarray  # (T, 17, 3) mm, root-centred camera frame
+    scales: np.ndarray  # (T,) per-frame scale s
+    missing: np.ndarray  # (T, 17) bool: 2D joints that were absent/low-confidence and filled in
+    meta: dict
+
+
+def prepare_pixels(kp) -> np.ndarray:
+    """Keypoints2D -> (T, 17, 2) pixel-like coordinates. Coordinates normalised to [0, 1] are
+    multiplied by the image size where known (so the aspect ratio is right); otherwise used as
+    they are (universal normalisation removes the overall scale)."""
+    poses = kp.poses.astype(np.float64)
+    if kp.units == "normalised" and kp.image_size:
+        poses = poses * np.asarray(kp.image_size, dtype=np.float64)
+    return poses
+
+
+def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True) -> LiftedClip:
+    """Lift a `Keypoints2D` with a `PoseLifter`.
+
+    constant: "auto" applies the universal rule (mean head-root = 1/D) to this input, right for
+    footage from another camera or resolution; "training" reuses the training data's constant,
+    right for the training cameras (e.g. Human3.6M test videos).
+    """
+    pixels = prepare_pixels(kp)
+    mode = lifter.normalisation["mode"]
+    if constant == "auto" and mode == "universal":
+        c = lifter.adapt_constant(pixels)
+    elif constant in ("auto", "training"):
+        c = None
+    else:
+        raise InputError(f"unknown normalisation constant choice {constant!r} (auto or training)")
+    res = lifter.lift(pixels, constant=c, batch_size=batch_size, progress=progress)
+    meta = {
+        "source": kp.source, "source_layout": kp.layout, "input_units": kp.units,
+        "image_size": list(kp.image_size) if kp.image_size else None, "fps": kp.fps,
+        "checkpoint": lifter.source, "normalisation": mode,
+        "normalisation_constant": c if c is not None else lifter.normalisation.get("constant"),
+        "mm_per_unit": lifter.mm_per_unit, "units_3d": "mm", "frame_3d": FRAME_NOTE,
+        "joint_names": list(JOINT_NAMES), "parents": list(PARENTS),
+    }
+    return LiftedClip(kp.poses.astype(np.float32), res.poses_3d_mm.astype(np.float32), res.scales.astype(np.float32),
+                      kp.missing.astype(bool), meta)
+
+
+def write_result(clip: LiftedClip, out: str | Path) -> Path:
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix == ".npz":
+        with atomic_path(out) as tmp:
+            np.savez_compressed(tmp, poses_3d=clip.poses_3d, poses_2d=clip.poses_2d, scales=clip.scales,
+                                missing=clip.missing, meta=np.array(json.dumps(clip.meta)))
+    elif suffix == ".json":
+        doc = {"meta": clip.meta, "frames": [
+            {"frame": i, "scale": round(float(clip.scales[i]), 5),
+             "poses_3d_mm": np.round(clip.poses_3d[i], 2).tolist(),
+             "poses_2d": np.round(clip.poses_2d[i], 3).tolist(),
+             "missing_2d": np.nonzero(clip.missing[i])[0].tolist()} for i in range(len(clip.poses_3d))]}
+        atomic_write_text(out, json.dumps(doc))
+    elif suffix == ".csv":
+        cols = ["frame", "scale"] + [f"{n}_{a}_mm" for n in JOINT_NAMES for a in "xyz"]
+        flat = clip.poses_3d.reshape(len(clip.poses_3d), -1)
+        lines = ["# " + clip.meta["frame_3d"] + "; units mm", ",".join(cols)]
+        lines += [f"{i},{clip.scales[i]:.5f}," + ",".join(f"{v:.2f}" for v in row) for i, row in enumerate(flat)]
+        atomic_write_text(out, "\n".join(lines) + "\n")
+    else:
+        raise InputError(f"{out}: unknown output type '{suffix}' (use .npz, .json or .csv)")
+    return out
+
+
+def read_result(path: str | Path) -> LiftedClip:
+    """Read a result written by `write_result` (.npz or .json)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as d:
+                meta = json.loads(str(d["meta"]))
+                clip = LiftedClip(d["poses_2d"], d["poses_3d"], d["scales"], d["missing"], meta)
+        elif path.suffix.lower() == ".json":
+            doc = json.loads(path.read_text())
+            fr = doc["frames"]
+            clip = LiftedClip(np.array([f["poses_2d"] for f in fr], np.float32), np.array([f["poses_3d_mm"] for f in fr], np.float32),
+                              np.array([f["scale"] for f in fr], np.float32), np.zeros((len(fr), 17), bool), doc["meta"])
+        else:
+            raise InputError(f"{path}: not an ambipose result (.npz or .json from `ambipose lift`)")
+    except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not a readable ambipose result ({type(e).__name__}: {str(e)[:120]})") from None
+    if clip.poses_3d.ndim != 3 or clip.poses_3d.shape[1:] != (17, 3) or len(clip.poses_3d) == 0:
+        raise InputError(f"{path}: poses_3d has shape {clip.poses_3d.shape}, expected (T, 17, 3)")
+    return clip

@@ -1,0 +1,121 @@
+"""The command line as a user meets it: lift, view, demo, train on own 2D, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ambipose.cli import main
+from ambipose.data.synthetic import synthetic_clip
+from ambipose.inference import DEFAULT_CHECKPOINT
+
+TINY_YAML = """
+name: tiny
+model: {width: 32, blocks: 1, disc_blocks: 1}
+loss: {tmc_offset: 1, bone_offset: 2}
+train: {epochs: 2, iters_per_epoch: 5, batch_size: 32, threads: 1, log_every: 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def walk_2d(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("walk") / "walk.npy"
+    np.save(path, synthetic_clip(frames=60, seed=3)["poses_2d"].astype(np.float32))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, walk_2d) -> Path:
+    d = tmp_path_factory.mktemp("run")
+    (d / "tiny.yaml").write_text(TINY_YAML)
+    assert main(["train", "--config", str(d / "tiny.yaml"), "--data-2d", str(walk_2d), "--out", str(d / "run"),
+                 "--no-progress", "--device", "cpu"]) == 0
+    return d / "run" / "model.pt"
+
+
+def test_train_on_own_2d_only_then_lift_each_output_format(tiny_model, walk_2d, tmp_path, capsys):
+    assert tiny_model.is_file()
+    for suffix in (".npz", ".json", ".csv"):
+        out = tmp_path / f"res{suffix}"
+        assert main(["lift", str(walk_2d), "--checkpoint", str(tiny_model), "--out", str(out), "--quiet"]) == 0
+        assert out.stat().st_size > 0
+    with np.load(tmp_path / "res.npz") as d:
+        assert d["poses_3d"].shape == (60, 17, 3) and np.isfinite(d["poses_3d"]).all()
+        np.testing.assert_allclose(d["poses_3d"][:, 0], 0.0, atol=1e-4)  # root-centred
+        assert json.loads(str(d["meta"]))["units_3d"] == "mm"
+    doc = json.loads((tmp_path / "res.json").read_text())
+    assert len(doc["frames"]) == 60 and len(doc["frames"][0]["poses_3d_mm"]) == 17
+    lines = (tmp_path / "res.csv").read_text().splitlines()
+    assert lines[1].startswith("frame,scale,Hip_x_mm") and len(lines) == 62
+
+
+def test_view_html_and_gif(tiny_model, walk_2d, tmp_path):
+    res = tmp_path / "res.npz"
+    assert main(["lift", str(walk_2d), "--checkpoint", str(tiny_model), "--out", str(res), "--quiet"]) == 0
+    assert main(["view", str(res), "--out", str(tmp_path / "v.html")]) == 0
+    page = (tmp_path / "v.html").read_text()
+    assert "<canvas" in page and "src=\"http" not in page
+    assert main(["view", str(res), "--out", str(tmp_path / "v.gif"), "--max-frames", "4"]) == 0
+    from PIL import Image
+
+    assert Image.open(tmp_path / "v.gif").n_frames == 4
+
+
+@pytest.mark.skipif(not DEFAULT_CHECKPOINT.exists(), reason="shipped checkpoint not built yet")
+def test_demo_runs_with_the_shipped_checkpoint(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--frames", "30", "--no-gif"]) == 0
+    out = capsys.readouterr().out
+    assert "mean over 30 frames: MPJPE" in out
+    assert (tmp_path / "demo.html").is_file() and (tmp_path / "result.npz").is_file()
+
+
+def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ambipose.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+@pytest.mark.parametrize("make, args, expect", [
+    (lambda p: p.write_text("{not json"), ["lift", "{p}", "--out", "{o}"], "JSON"),
+    (lambda p: np.save(p, np.zeros((5, 13, 2))), ["lift", "{p}", "--out", "{o}"], "13"),
+    (lambda p: p.write_bytes(b"\x93NUMPY garbage"), ["lift", "{p}", "--out", "{o}"], "{p}"),
+    (lambda p: p.write_bytes(b"PK\x03\x04 not a zip"), ["lift", "{p}", "--checkpoint", "{p}", "--out", "{o}"], "{p}"),
+    (lambda p: p.write_text("train: {epochz: 1}\n"), ["train", "--config", "{p}"], "epochz"),
+    (lambda p: p.write_text("x"), ["view", "{p}", "--out", "{o}"], "{p}"),
+])
+def test_bad_input_gives_one_error_line_and_exit_2(tmp_path, make, args, expect):
+    suffix = {"JSON": ".json", "epochz": ".yaml"}.get(expect, ".npy")
+    if args[0] == "view":
+        suffix = ".npz"
+    p = tmp_path / f"bad{suffix}"
+    make(p)
+    if p.suffix != suffix and p.with_suffix(suffix).exists():
+        p = p.with_suffix(suffix)
+    fill = lambda s: s.replace("{p}", str(p)).replace("{o}", str(tmp_path / "o.npz"))  # noqa: E731
+    r = _run_cli(*[fill(a) for a in args], cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    err = [line for line in r.stderr.splitlines() if line.startswith("ambipose")]
+    assert len(err) == 1 and fill(expect) in err[0], r.stderr
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_checkpoint_with_pickle_payload_does_not_execute(tmp_path):
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "ambipose-checkpoint-v1", "config": {}, "model": {}, "normalisation": {}, "x": _Boom()}, evil)
+    r = _run_cli("lift", "anything.npy", "--checkpoint", str(evil), "--out", "o.npz", cwd=tmp_path)
+    assert r.returncode == 2
+    np.save(tmp_path / "anything.npy", synthetic_clip(frames=5)["poses_2d"])
+    r = _run_cli("lift", "anything.npy", "--checkpoint", str(evil), "--out", "o.npz", cwd=tmp_path)
+    assert r.returncode == 2 and "refused to load" in r.stderr
+    assert not (tmp_path / "PWNED").exists()
