@@ -119,3 +119,13 @@ def test_checkpoint_with_pickle_payload_does_not_execute(tmp_path):
     r = _run_cli("lift", "anything.npy", "--checkpoint", str(evil), "--out", "o.npz", cwd=tmp_path)
     assert r.returncode == 2 and "refused to load" in r.stderr
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_every_command_has_help_and_docs_are_current(capsys):
+    from ambipose.commands._doc import render
+
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    doc = Path(__file__).parents[1] / "docs" / "commands.md"
+    assert doc.read_text() == render(), "docs/commands.md is stale: python -m ambipose.commands._doc > docs/commands.md"

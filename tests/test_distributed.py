@@ -9,10 +9,10 @@ What must hold, and how exactly:
   process normalises with the statistics of its own slice (and the KL prior of the scale step
   uses each slice's scale mean and spread). Without BatchNorm the two agree to 1e-7
   (`test_slices_average_to_the_global_batch_without_batchnorm`). With it, at 256 samples per
-  process the difference is measured at 8-12 % of the first lifter gradient (3-4 % for the
-  discriminator) and ~10 % of the change in predictions after one cycle; the tolerances below
-  (25 %, 10 %, 30 %) leave about 2x margin yet fail for a run that does not average at all
-  (a rank alone differs by 18-25 % in gradient, 15-25 % in predictions: see `ALONE` notes).
+  process, measured over seeds 0-3: the first lifter gradient differs by 8-15 % (this seed:
+  10 %), the change of the predictions over one cycle by 5-9 % (this seed: 6 %). Tolerances:
+  20 % and 12 %, twice this seed's value. A rank training alone on its slice without averaging
+  differs by 18-45 % and 10-26 % (this seed: 25 % and 15 %), so it fails both.
 Dropout is 0 so that the runs draw no random masks (masks differ per rank by design).
 """
 
@@ -60,8 +60,10 @@ def adam_first_grad(state: dict, opt: str) -> torch.Tensor:
 
 
 def run_steps(trainer: Trainer, steps: int) -> Trainer:
-    for it in range(steps):  # as Trainer.fit does within an epoch
-        trainer.train_step(it)
+    """`steps` more steps, as Trainer.fit takes them within an epoch (the step index decides
+    lifter or scale step)."""
+    for _ in range(steps):
+        trainer.train_step(trainer.step % trainer.iters)
         trainer.step += 1
     return trainer
 
@@ -132,15 +134,13 @@ def test_matches_one_process_with_the_same_global_batch(ddp_run: dict, tmp_path:
     single = Trainer(cfg, tmp_path / "one", data=data, progress=False)
     init = copy.deepcopy(single.model.state_dict())
     run_steps(single, 1)
-    # BatchNorm per process (ALONE: one rank without averaging differs by 18-25 % / 6-8 %).
-    assert rel(adam_first_grad(states[(0, 1)], "lifter"), adam_first_grad(single.state(), "lifter")) < 0.25
-    assert rel(adam_first_grad(states[(0, 1)], "disc"), adam_first_grad(single.state(), "disc")) < 0.10
-    run_steps(single, STEPS - 1)  # steps 2..5 (it = 1..4: the last is the scale step)
+    # The tolerances and why: see the module docstring (BatchNorm statistics per process).
+    assert rel(adam_first_grad(states[(0, 1)], "lifter"), adam_first_grad(single.state(), "lifter")) < 0.20
+    run_steps(single, STEPS - 1)  # steps 2..5, the last one the scale step
     x = random_poses(512, seed=99)
     y0, y1 = predictions(init, cfg, x), predictions(single.model.state_dict(), cfg, x)
     y2 = predictions(states[(0, STEPS)]["model"], cfg, x)
-    # Relative to how far one cycle moves the predictions (ALONE: 15-25 %).
-    assert rel(y2 - y0, y1 - y0) < 0.30
+    assert rel(y2 - y0, y1 - y0) < 0.12  # relative to how far one cycle moves the predictions
 
 
 def test_torchrun_entry_point(tmp_path: Path) -> None:

@@ -296,3 +296,28 @@ def test_corrupt_zip_member_names():
             z.writestr("keypoints", b"not an array")
             z.writestr("other.txt", b"\x93NUMPY\x01\x00")
         assert check_read(d / "z.npz") is None
+
+
+@FUZZ
+@given(T=st.integers(1, 12), seed=st.integers(0, 2**32 - 1), p_low=st.floats(0, 0.45))
+def test_filling_property(T, seed, p_low):
+    """Valid joints pass through unchanged; low-score joints are linear interpolations in time
+    (nearest valid value at the edges), and are flagged; or InputError if a joint is never valid."""
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 900, (T, 17, 2))
+    low = rng.uniform(0, 1, (T, 17)) < p_low
+    arr = np.concatenate([pts, np.where(low, 0.1, 0.9)[..., None]], axis=2)
+    with tmpdir() as d:
+        np.save(d / "x.npy", arr)
+        kp = check_read(d / "x.npy")
+    if low.all(axis=0).any() or low.mean() > 0.5:
+        assert kp is None
+        return
+    assert kp is not None
+    np.testing.assert_array_equal(kp.missing, low)
+    np.testing.assert_allclose(kp.poses[~low], pts[~low], rtol=1e-6)
+    t = np.arange(T)
+    for j in range(17):
+        for c in range(2):
+            expected = np.interp(t, t[~low[:, j]], pts[~low[:, j], j, c])
+            np.testing.assert_allclose(kp.poses[:, j, c], expected, rtol=1e-5)

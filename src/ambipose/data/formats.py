@@ -147,8 +147,8 @@ def read_keypoints(
                          f"from a folder")
     if fmt == "openpose":
         raw = _read_openpose(p, layout, track)
-    elif fmt == "coco" or (fmt == "auto-json"):
-        raw = _read_json_file(p, layout, track, expect=None if fmt == "auto-json" else "coco")
+    elif fmt in ("coco", "auto-json"):
+        raw = _read_json_file(p, layout, track, openpose_ok=fmt == "auto-json")
     elif fmt in ("vp3d", "npz"):
         raw = _read_npz(p, layout, track, fmt, allow_pickle)
     elif fmt == "npy":
@@ -311,10 +311,10 @@ def _load_json(p: Path) -> Any:
         raise InputError(f"{p}: not usable JSON (nested too deeply)") from None
 
 
-def _read_json_file(p: Path, layout: str, track: int | str | None, expect: str | None) -> _Raw:
-    """A .json file: COCO-style / MMPose (any `expect`) or one OpenPose frame (expect None)."""
+def _read_json_file(p: Path, layout: str, track: int | str | None, openpose_ok: bool) -> _Raw:
+    """A .json file: COCO-style / MMPose, or (if `openpose_ok`) one OpenPose frame."""
     value = _load_json(p)
-    if isinstance(value, dict) and "people" in value and expect is None:
+    if openpose_ok and isinstance(value, dict) and "people" in value:
         return _openpose_frames(p, [(p, value)], layout, track)
     return _coco_json(p, value, layout, track)
 

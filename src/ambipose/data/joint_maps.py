@@ -28,7 +28,7 @@ from .skeleton import JOINT_NAMES, NUM_JOINTS
 
 __all__ = [
     "JointRule", "LAYOUTS", "LAYOUT_JOINT_NAMES", "LAYOUT_NUM_JOINTS", "JOINT_MAPS",
-    "to_h36m17", "markdown_table",
+    "to_h36m17", "describe_rule", "markdown_table",
 ]
 
 COCO17_NAMES: tuple[str, ...] = (
