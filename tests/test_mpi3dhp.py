@@ -438,3 +438,31 @@ def test_evaluate_rejects_bad_arguments() -> None:
         evaluate_3dhp(_predictor(seqs, lambda s: ok(s)[:, :16]), seqs, "per-frame-gt")
     with pytest.raises(ValueError, match="no sequences"):
         evaluate_3dhp(ok, [], "per-frame-gt")
+
+
+def test_cli_evaluate_3dhp_end_to_end(tmp_path: Path, capsys) -> None:
+    """`ambipose evaluate --dataset 3dhp` on files in the official layout, with a small untrained model."""
+    import json
+
+    import torch
+
+    from ambipose.cli import main
+    from ambipose.config import config_from_dict
+    from ambipose.models.pose_model import PoseModel
+    from ambipose.training.checkpoint import save_checkpoint
+
+    root = tmp_path / "mpi_inf_3dhp_test_set"
+    for i in range(6):
+        write_annot_data(root / f"TS{i + 1}" / "annot_data.mat", make_test_fields(4, seed=i, activity=[1, 1, 2, 2]))
+    cfg = config_from_dict({"model": {"width": 16, "blocks": 1}})
+    torch.manual_seed(0)
+    ckpt = tmp_path / "m.pt"
+    save_checkpoint(ckpt, {"config": cfg.to_dict(), "normalisation": {"mode": "universal", "constant": 1000.0, "depth": 10.0},
+                           "mm_per_unit": 600.0, "model": PoseModel(cfg.model).state_dict()})
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--dataset", "3dhp", "--root", str(tmp_path), "--checkpoint", str(ckpt), "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["frames"] == 24 and res["scale_protocol"] == "global"
+    assert set(res["per_scene"]) == {"GS", "noGS", "outdoor"} and 0 <= res["pck"] <= 100
+    assert main(["evaluate", "--dataset", "3dhp", "--checkpoint", str(ckpt)]) == 2  # no --root: one clear error
+    assert "needs --root" in capsys.readouterr().err

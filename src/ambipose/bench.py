@@ -10,7 +10,9 @@ Three measurements (`run_bench`):
    through `Trainer.train_step` on random normalised poses, in frame pairs/s, and the share of
    step time spent in `Trainer.batch()` (data loading);
 3. the fp32 matmul rate (GFLOP/s, an n x n x n product, median of repeats): the reference every
-   figure is expressed as a fraction of.
+   figure is expressed as a fraction of. It is sampled throughout the run, interleaved with the
+   measurements, and each section uses the samples taken while it ran (the machine's load may
+   change under a long benchmark).
 
 FLOPs are counted analytically from the nn.Linear layers (2 * in * out per sample and layer);
 BatchNorm, ReLU, the projection and the losses are ignored (well under 1 % at width >= 256).
@@ -19,12 +21,13 @@ BatchNorm, ReLU, the projection and the losses are ignored (well under 1 % at wi
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator
 
@@ -133,15 +136,35 @@ def percentile(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
 
-def matmul_rate(device: torch.device, n: int = 2048, budget_s: float = 3.0) -> dict[str, Any]:
-    """Measured fp32 matmul rate (GFLOP/s) for an n x n x n product, TF32 off: the reference."""
-    g = torch.Generator(device="cpu").manual_seed(0)
-    a, b = (torch.randn(n, n, generator=g).to(device) for _ in range(2))
-    c = torch.empty(n, n, device=device)
-    with _tf32(False):
-        times = time_calls(lambda: torch.mm(a, b, out=c), device, budget_s, warmup=2, min_repeats=5)
-    med = statistics.median(times)
-    return {"n": n, "gflops": 2 * n**3 / med / 1e9, "median_s": med, "repeats": len(times)}
+class MatmulProbe:
+    """The reference: fp32 n x n x n matmul (TF32 off), sampled throughout the run. On a machine
+    whose load changes while the benchmark runs, each section is compared with the rate measured
+    while it ran, not with one figure from the start."""
+
+    def __init__(self, device: torch.device, n: int = 2048):
+        self.device, self.n = device, n
+        g = torch.Generator(device="cpu").manual_seed(0)
+        self.a, self.b = (torch.randn(n, n, generator=g).to(device) for _ in range(2))
+        self.c = torch.empty(n, n, device=device)
+        self.all: list[float] = []
+        for _ in range(2):  # warm-up
+            self.sample()
+        self.all.clear()
+
+    def sample(self) -> float:
+        """Seconds of one product."""
+        with _tf32(False):
+            _sync(self.device)
+            t0 = time.perf_counter()
+            torch.mm(self.a, self.b, out=self.c)
+            _sync(self.device)
+        dt = time.perf_counter() - t0
+        self.all.append(dt)
+        return dt
+
+    def gflops(self, times: list[float] | None = None) -> float:
+        """GFLOP/s from the median of `times` (default: every sample so far)."""
+        return 2 * self.n**3 / statistics.median(times or self.all) / 1e9
 
 
 @contextlib.contextmanager
@@ -199,8 +222,10 @@ def inference_variants(model: PoseModel, device: torch.device, compile: bool = T
                 note="BatchNorm folded into the Linear layers, Dropout removed"),
     ]
     if compile:
-        out.append(Variant("fused BN + torch.compile", lambda: _call(torch.compile(fused), torch.inference_mode),
-                           note="inductor; compile time not in the figures"))
+        # dynamic=False: one static graph per batch size (a dynamic-shape graph, what torch.compile
+        # switches to after a second shape, ran slower than eager here).
+        out.append(Variant("fused BN + torch.compile", lambda: _call(torch.compile(fused, dynamic=False), torch.inference_mode),
+                           note="inductor, static shapes; compile time not in the figures"))
     if dt == "cpu" and torch.get_num_threads() > 1:
         out.append(Variant("fused BN, 1 thread", lambda: _call(fused, torch.inference_mode),
                            setting=lambda: _threads(1)))
@@ -240,52 +265,102 @@ class BenchSettings:
     compile: bool = True
     cycles: int = 1  # timed training cycles (after one warm-up step of each kind)
     batches: tuple[int, ...] = INFERENCE_BATCHES
-    seconds_per_case: float = field(default=3.0)
+    seconds_per_case: float = 3.0  # inference timing budget per variant and batch size
+    min_rounds: int = 3
+    max_rounds: int = 300
+    matmul_n: int = 2048
+    matmul_every_s: float = 1.0  # inference: one reference matmul per this much time
 
     def __post_init__(self) -> None:
         if self.quick:
             self.compile = False
             self.seconds_per_case = min(self.seconds_per_case, 0.5)
+            self.matmul_n = 1024
+            self.matmul_every_s = 0.2
 
 
-def bench_inference(model: PoseModel, s: BenchSettings, flops_per_pose: int, rate: float) -> dict[str, Any]:
-    """Time every variant at every batch size; pick the fastest exact variant per batch."""
+def bench_inference(model: PoseModel, s: BenchSettings, flops_per_pose: int, probe: MatmulProbe) -> dict[str, Any]:
+    """Time every variant at every batch size; pick the fastest exact variant per batch.
+
+    Per batch size the variants are timed round-robin (rotating the order every round), with a
+    matmul sample every `matmul_every_s`, so that load from other processes changes every
+    variant's figures and the reference alike rather than favouring whichever ran in a quiet
+    moment.
+    """
     device = torch.device(s.device)
-    results = []
+    rows: list[dict[str, Any]] = []
+    live: list[tuple[Variant, Callable, dict[str, Any]]] = []
     for v in inference_variants(model, device, s.compile):
         row: dict[str, Any] = {"name": v.name, "exact": v.exact, "note": v.note, "batches": {}}
+        rows.append(row)
         try:
             with v.setting():
                 t0 = time.perf_counter()
-                fn = v.build()
+                live.append((v, v.build(), row))
                 row["build_s"] = time.perf_counter() - t0
-                for b in s.batches:
-                    x = random_poses(b, seed=1).to(device)
-                    if "ONNX" in v.name:
-                        x = x.cpu()
-                    t0 = time.perf_counter()
-                    fn(x)  # first call: compiles for this shape under torch.compile
-                    first = time.perf_counter() - t0
-                    times = time_calls(lambda: fn(x), device, s.seconds_per_case)
-                    med = statistics.median(times)
-                    pps = b / med
-                    row["batches"][str(b)] = {
-                        "poses_per_s": pps, "median_ms": 1e3 * med, "p90_ms": 1e3 * percentile(times, 90),
-                        "gflops": pps * flops_per_pose / 1e9, "fraction_of_matmul": pps * flops_per_pose / 1e9 / rate,
-                        "repeats": len(times), "first_call_s": first}
         except Exception as e:  # noqa: BLE001 (a variant that cannot run is a result, not a failure)
-            row["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}"
-        results.append(row)
+            row["error"] = _short_error(e)
+    matmul_per_batch = {}
+    for b in s.batches:
+        x = random_poses(b, seed=1).to(device)
+        inputs = {id(fn): (x.cpu() if v.name.startswith("ONNX") else x) for v, fn, _ in live}
+        for entry in list(live):  # warm-up; under torch.compile the first call compiles this shape
+            v, fn, row = entry
+            try:
+                with v.setting():
+                    t0 = time.perf_counter()
+                    fn(inputs[id(fn)])
+                    _sync(device)
+                    row.setdefault("first_call_s", {})[str(b)] = time.perf_counter() - t0
+                    fn(inputs[id(fn)])
+            except Exception as e:  # noqa: BLE001
+                row["error"] = _short_error(e)
+                live.remove(entry)
+        if not live:
+            break
+        samples: dict[int, list[float]] = {id(fn): [] for _, fn, _ in live}
+        mm: list[float] = []
+        budget, start, last_mm, rnd = s.seconds_per_case * len(live), time.perf_counter(), -math.inf, 0
+        while True:
+            k = rnd % len(live)
+            for v, fn, _ in live[k:] + live[:k]:
+                with v.setting():
+                    t0 = time.perf_counter()
+                    fn(inputs[id(fn)])
+                    _sync(device)
+                    samples[id(fn)].append(time.perf_counter() - t0)
+            if time.perf_counter() - last_mm >= s.matmul_every_s:
+                mm.append(probe.sample())
+                last_mm = time.perf_counter()
+            rnd += 1
+            if rnd >= s.max_rounds or (rnd >= s.min_rounds and time.perf_counter() - start >= budget):
+                break
+        rate = probe.gflops(mm)
+        matmul_per_batch[str(b)] = rate
+        for _, fn, row in live:
+            times = samples[id(fn)]
+            med = statistics.median(times)
+            pps = b / med
+            row["batches"][str(b)] = {
+                "poses_per_s": pps, "median_ms": 1e3 * med, "p90_ms": 1e3 * percentile(times, 90),
+                "gflops": pps * flops_per_pose / 1e9, "fraction_of_matmul": pps * flops_per_pose / 1e9 / rate,
+                "matmul_gflops": rate, "repeats": len(times)}
     best = {}
     for b in s.batches:
-        ok = [r for r in results if r["exact"] and str(b) in r["batches"]]
+        ok = [r for r in rows if r["exact"] and str(b) in r["batches"]]
         if ok:
             r = max(ok, key=lambda r: r["batches"][str(b)]["poses_per_s"])
             best[str(b)] = {"variant": r["name"], **r["batches"][str(b)]}
-    out: dict[str, Any] = {"flops_per_pose": flops_per_pose, "variants": results, "best": best}
+    out: dict[str, Any] = {"flops_per_pose": flops_per_pose, "variants": rows, "best": best,
+                           "matmul_gflops": matmul_per_batch}
     if "1" in best:
         out["latency_ms"] = {"variant": best["1"]["variant"], "median": best["1"]["median_ms"], "p90": best["1"]["p90_ms"]}
     return out
+
+
+def _short_error(e: BaseException) -> str:
+    msg = str(e).strip()
+    return f"{type(e).__name__}: {msg.splitlines()[0][:200]}" if msg else type(e).__name__
 
 
 # ---- training --------------------------------------------------------------------------------
@@ -310,7 +385,9 @@ def bench_config(s: BenchSettings) -> ExperimentConfig:
                             train=TrainConfig(batch_size=s.train_batch, iters_per_epoch=1000))
 
 
-def bench_training(s: BenchSettings, rate: float) -> dict[str, Any]:
+def bench_training(s: BenchSettings, probe: MatmulProbe) -> dict[str, Any]:
+    """Frame pairs/s of `s.cycles` iterative cycles after one warm-up step of each kind; a
+    reference matmul before the first and after every timed step (not counted in the time)."""
     cfg = bench_config(s)
     flops = training_flops(cfg)
     device = torch.device(s.device)
@@ -321,22 +398,24 @@ def bench_training(s: BenchSettings, rate: float) -> dict[str, Any]:
         tr.train_step(n)
         _sync(device)
         tr.data_seconds = 0.0
+        mm = [probe.sample()]
         step_times: dict[str, list[float]] = {}
-        t_start = time.perf_counter()
         for _ in range(s.cycles):
             for it in range(n + 1):
                 t0 = time.perf_counter()
                 kind, _ = tr.train_step(it)
                 _sync(device)
                 step_times.setdefault(kind, []).append(time.perf_counter() - t0)
-        total = time.perf_counter() - t_start
+                mm.append(probe.sample())
+    total = sum(sum(v) for v in step_times.values())
     pairs = s.cycles * (n + 1) * s.train_batch
     pps = pairs / total
     gflops = pps * flops["per_pair"] / 1e9
+    rate = probe.gflops(mm)
     return {
         "batch": s.train_batch, "cycles": s.cycles, "lifter_steps": n, "seconds": total,
         "step_seconds": {k: statistics.median(v) for k, v in step_times.items()},
-        "pairs_per_s": pps, "gflops": gflops, "fraction_of_matmul": gflops / rate,
+        "pairs_per_s": pps, "gflops": gflops, "fraction_of_matmul": gflops / rate, "matmul_gflops": rate,
         "data_seconds": tr.data_seconds, "data_share": tr.data_seconds / total,
         "flops": flops,
     }
@@ -365,20 +444,22 @@ def _cpu_name() -> str:
 def run_bench(s: BenchSettings, log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """All three measurements; returns the JSON-ready result (see module docstring)."""
     device = torch.device(s.device)
-    result: dict[str, Any] = {"settings": {k: v for k, v in vars(s).items()}, "machine": machine_info(device)}
-    log("matmul ...")
-    mm = matmul_rate(device, 1024 if s.quick else 2048, 1.0 if s.quick else 3.0)
-    result["matmul"] = mm
-    rate = mm["gflops"]
+    result: dict[str, Any] = {"settings": dict(vars(s)), "machine": machine_info(device)}
+    log(f"matmul {s.matmul_n}^3 ...")
+    probe = MatmulProbe(device, s.matmul_n)
+    time_calls(probe.sample, device, 1.0 if s.quick else 3.0, warmup=0, min_repeats=5)
+    start_rate = probe.gflops()
     torch.manual_seed(0)
     model = PoseModel(ModelConfig(width=s.width, blocks=s.blocks)).to(device).eval()
-    n_params = sum(p.numel() for p in model.parameters())
-    result["model"] = {"width": s.width, "blocks": s.blocks, "parameters": n_params,
+    result["model"] = {"width": s.width, "blocks": s.blocks, "parameters": sum(p.numel() for p in model.parameters()),
                        "lifter_mflops": linear_flops(model.lifter) / 1e6, "scale_mflops": linear_flops(model.scale) / 1e6}
     log("inference ...")
-    result["inference"] = bench_inference(model, s, inference_flops(model), rate)
+    result["inference"] = bench_inference(model, s, inference_flops(model), probe)
     log("training ...")
-    result["training"] = bench_training(s, rate)
+    result["training"] = bench_training(s, probe)
+    result["matmul"] = {"n": s.matmul_n, "gflops": probe.gflops(), "gflops_at_start": start_rate,
+                        "gflops_min": 2 * s.matmul_n**3 / max(probe.all) / 1e9,
+                        "gflops_max": 2 * s.matmul_n**3 / min(probe.all) / 1e9, "samples": len(probe.all)}
     result["machine"]["load_average_1min_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     inf = result["inference"]["best"].get(str(max(s.batches)), {})
     result["targets"] = {
@@ -404,7 +485,9 @@ def format_report(r: dict[str, Any]) -> str:
         f"machine: {mach['device']}" + (f" ({mach['gpu']})" if "gpu" in mach else f", {mach['cpu']}, {mach['torch_threads']} threads")
         + f", torch {mach['torch']}" + (f", load average {load:.1f} on {mach['cpu_count']} cores" if load is not None else "")
         + (" (BUSY: other processes share the CPU, figures are lower bounds)" if busy else ""),
-        f"fp32 matmul {r['matmul']['n']}^3: {rate:.1f} GFLOP/s (median of {r['matmul']['repeats']})",
+        f"fp32 matmul {r['matmul']['n']}^3: {rate:.1f} GFLOP/s (median of {r['matmul']['samples']} samples taken "
+        f"throughout; range {r['matmul']['gflops_min']:.1f}-{r['matmul']['gflops_max']:.1f}); each section is "
+        "compared with the rate sampled while it ran",
         "",
         "inference, poses/s (GFLOP/s, % of matmul rate)",
     ]
@@ -418,6 +501,9 @@ def format_report(r: dict[str, Any]) -> str:
             cells.append((f"{c['poses_per_s']:,.0f} ({c['gflops']:.1f}, {100 * c['fraction_of_matmul']:.0f}%)" if c else "-").rjust(26))
         tag = "" if v["exact"] else "  [reduced precision]"
         lines.append(v["name"].ljust(name_w) + "".join(cells) + tag + (f"  failed: {v['error']}" if "error" in v else ""))
+    lines.append("matmul rate meanwhile".ljust(name_w)
+                 + "".join(f"{inf['matmul_gflops'][b]:.1f} GFLOP/s".rjust(26) if b in inf["matmul_gflops"] else "-".rjust(26)
+                           for b in batches))
     for b, best in inf["best"].items():
         lines.append(f"best at batch {b}: {best['variant']}")
     if "latency_ms" in inf:
@@ -430,7 +516,7 @@ def format_report(r: dict[str, Any]) -> str:
         f"{tr['cycles']} cycle(s) timed",
         f"  {steps}",
         f"  {tr['pairs_per_s']:,.0f} frame pairs/s = {tr['gflops']:.1f} GFLOP/s = {100 * tr['fraction_of_matmul']:.0f}% "
-        f"of the matmul rate ({tr['flops']['per_pair'] / 1e6:.0f} MFLOP per pair)",
+        f"of the matmul rate meanwhile ({tr['matmul_gflops']:.1f} GFLOP/s; {tr['flops']['per_pair'] / 1e6:.0f} MFLOP per pair)",
         f"  data loading (Trainer.batch): {100 * tr['data_share']:.2f}% of the time, compute {100 - 100 * tr['data_share']:.2f}%",
         "",
         "targets:",

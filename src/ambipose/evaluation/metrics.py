@@ -74,15 +74,24 @@ def mpjve(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.linalg.norm(vp - vg, axis=-1).mean(-1)
 
 
+def pck_from_errors(err: np.ndarray, threshold: float = PCK_THRESHOLD_MM) -> np.ndarray:
+    """Joint errors (N, J) mm -> percentage of joints strictly below `threshold`, per frame (N,)."""
+    return (err < threshold).mean(-1) * 100.0
+
+
+def auc_from_errors(err: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS_MM) -> np.ndarray:
+    """Joint errors (N, J) mm -> mean PCK over `thresholds`, per frame (N,), percent."""
+    return np.stack([pck_from_errors(err, t) for t in thresholds], -1).mean(-1)
+
+
 def pck(pred: np.ndarray, gt: np.ndarray, threshold: float = PCK_THRESHOLD_MM) -> np.ndarray:
     """Percentage of root-aligned joints with error strictly below `threshold` mm (as the official
     `mpii_compute_3d_pck.m`), over all given joints, per frame (N,), in percent. The official
     3DHP benchmark scores 14 joints: see `evaluation.mpi3dhp_eval`."""
-    return (joint_errors(pred, gt) < threshold).mean(-1) * 100.0
+    return pck_from_errors(joint_errors(pred, gt), threshold)
 
 
 def auc(pred: np.ndarray, gt: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS_MM) -> np.ndarray:
     """Area under the PCK curve: mean PCK over the 31 thresholds 0, 5, ..., 150 mm (strict `<`,
     as the official MPI-INF-3DHP script, so a perfect pose scores 100 * 30/31), per frame (N,), %."""
-    err = joint_errors(pred, gt)
-    return np.stack([(err < t).mean(-1) for t in thresholds], -1).mean(-1) * 100.0
+    return auc_from_errors(joint_errors(pred, gt), thresholds)

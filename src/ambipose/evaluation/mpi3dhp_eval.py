@@ -21,33 +21,17 @@ import numpy as np
 
 from ..data.h36m import Sequence
 from ..data.mpi3dhp import SCENE_GROUPS, SCENE_ORDER, activity_name
-from ..data.skeleton import NUM_JOINTS, head_root_length, root_centre
-from .metrics import joint_errors, pa_mpjpe
+from ..data.skeleton import NUM_JOINTS, root_centre
+from .metrics import auc_from_errors, joint_errors, pa_mpjpe, pck_from_errors
+from .protocols import apply_scale_protocol
 
-PCK_THRESHOLD_MM = 150.0
-AUC_THRESHOLDS_MM = np.arange(0.0, 151.0, 5.0)  # 0:5:150 as mpii_compute_3d_pck.m, 31 values
+# Thresholds as mpii_compute_3d_pck.m (PCK@150, AUC over 0:5:150): see `metrics`.
 # The official 14 scored joints in ambipose's 17-joint order: Head(=head_top), Thorax(=neck),
 # shoulders, elbows, wrists, hips, knees, ankles. Hip (root), Spine and Neck/Nose (=head) are out.
 OFFICIAL_PCK_JOINTS: tuple[int, ...] = (10, 8, 14, 15, 16, 11, 12, 13, 1, 2, 3, 4, 5, 6)
 SCALE_PROTOCOLS = ("global", "per-frame-gt")
 
 PredictFn = Callable[[np.ndarray, tuple[int, int]], np.ndarray]
-
-
-def _pck_auc(err: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame PCK@150 and AUC in percent from joint errors (N, J) mm -> (N,), (N,)."""
-    pck = (err < PCK_THRESHOLD_MM).mean(-1) * 100.0
-    auc = np.stack([(err < t).mean(-1) for t in AUC_THRESHOLDS_MM], -1).mean(-1) * 100.0
-    return pck, auc
-
-
-def _apply_scale(pred: np.ndarray, gt: np.ndarray, protocol: str, mm_per_unit: float | None) -> np.ndarray:
-    """Root-centred predictions (N,17,3) in model units -> mm under the scale protocol."""
-    if protocol == "global":
-        return pred * float(mm_per_unit)  # type: ignore[arg-type]
-    # per-frame-gt: each pose rescaled so its head(10)-root(0) length equals the ground truth's.
-    scale = head_root_length(gt) / np.maximum(head_root_length(pred), 1e-9)
-    return pred * scale[:, None, None]
 
 
 def _summary(pck: np.ndarray, auc: np.ndarray, mp: np.ndarray, pa: np.ndarray) -> dict:
@@ -107,9 +91,9 @@ def evaluate_3dhp(
         if not np.isfinite(pred[valid]).all():
             raise ValueError(f"{seq.name}: predict_fn returned NaN or inf on scored frames")
         gt = root_centre(np.asarray(seq.poses_3d, dtype=np.float64)[valid])
-        p = _apply_scale(root_centre(pred[valid]), gt, scale_protocol, mm_per_unit)
+        p = apply_scale_protocol(pred[valid], gt, scale_protocol, float(mm_per_unit or 1.0))
         err = joint_errors(p, gt)
-        pck, auc = _pck_auc(err[:, joints])
+        pck, auc = pck_from_errors(err[:, joints]), auc_from_errors(err[:, joints])
         cols["pck"].append(pck)
         cols["auc"].append(auc)
         cols["mpjpe"].append(err.mean(-1))

@@ -40,3 +40,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         if key not in state:
             raise InputError(f"{path}: checkpoint lacks '{key}'")
     return state
+
+
+def compact_checkpoint(src: str | Path, dst: str | Path, provenance: dict[str, Any] | None = None) -> Path:
+    """Inference-only copy of a checkpoint: weights in fp16 (integer buffers kept), config,
+    normalisation, global scale and a free-form `provenance` record; no optimiser state."""
+    st = load_checkpoint(src)
+    model = {k: (v.half() if v.is_floating_point() else v) for k, v in st["model"].items()}
+    keep = {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "epoch", "step", "seconds") if k in st}
+    save_checkpoint(dst, {**keep, "model": model, "provenance": provenance or {}})
+    return Path(dst)

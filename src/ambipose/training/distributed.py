@@ -35,6 +35,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..config import ExperimentConfig
+from ..errors import InputError
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import TrainingData
 from .loop import Trainer
@@ -106,14 +107,6 @@ class DistributedTrainer(Trainer):
         _all_reduce_mean([vals, *buffers], self.world_size)
         return kind, dict(zip(keys, vals.tolist()))
 
-    def weights_agree(self) -> bool:
-        """True when every rank holds bit-identical parameters and buffers (a check for tests)."""
-        flat = torch.cat([t.detach().double().flatten() for t in self._tensors(params=True, buffers=True)])
-        lo, hi = flat.clone(), flat.clone()
-        dist.all_reduce(lo, op=dist.ReduceOp.MIN)
-        dist.all_reduce(hi, op=dist.ReduceOp.MAX)
-        return bool(torch.equal(lo, hi))
-
 
 def _all_reduce_mean(tensors: list[torch.Tensor], world_size: int) -> None:
     """In-place mean over ranks, one collective per dtype (tensors flattened into one buffer)."""
@@ -152,8 +145,6 @@ def init_process_group(device: str = "auto", rank: int | None = None, world_size
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            from ..errors import InputError
-
             raise InputError("--device cuda: no CUDA device is available")
         device = f"cuda:{local_rank}" if device == "cuda" else device
         torch.cuda.set_device(torch.device(device))
@@ -176,7 +167,10 @@ def run_distributed(cfg: ExperimentConfig, out: Path, device: str = "auto", resu
             print(f"resumed from {trainer.last_path} at epoch {trainer.epoch}, step {trainer.step}")
     elif init:
         st = load_checkpoint(init)
-        trainer.model.load_state_dict({k: v.float() for k, v in st["model"].items()})
+        try:
+            trainer.model.load_state_dict({k: v.float() for k, v in st["model"].items()})
+        except RuntimeError as e:
+            raise InputError(f"{init}: weights do not fit this config's model ({str(e).splitlines()[0][:160]})") from None
         if main:
             print(f"initialised from {init}")
     if main:
