@@ -118,3 +118,10 @@ def test_bench_cli_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture) ->
 def test_bench_bad_options(args: list[str], match: str, capsys: pytest.CaptureFixture) -> None:
     assert main(["bench", *args]) == 2
     assert match in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["bench", "--help"]])
+def test_help_renders(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as e:  # a stray '%' in a help string breaks argparse here
+        main(argv)
+    assert e.value.code == 0

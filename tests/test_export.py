@@ -165,3 +165,9 @@ def test_reference_scale_model_is_refused_and_nothing_is_written(tmp_path: Path)
     with pytest.raises(InputError, match="reference"):
         export_checkpoint(tmp_path / "model.pt", "onnx", tmp_path / "m.onnx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_help_renders(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["export", "--help"])
+    assert e.value.code == 0 and "--format {onnx,torchscript}" in capsys.readouterr().out

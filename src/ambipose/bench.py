@@ -199,6 +199,7 @@ class Variant:
     exact: bool = True  # fp32 results (False: bf16 / TF32 rounding)
     setting: Callable[[], ContextManager] = contextlib.nullcontext
     note: str = ""
+    host_input: bool = False  # takes a CPU tensor whatever the device (ONNX Runtime)
 
 
 def _call(module: Callable, grad_mode: Callable[[], ContextManager], autocast: torch.dtype | None = None,
@@ -231,7 +232,7 @@ def inference_variants(model: PoseModel, device: torch.device, compile: bool = T
                            setting=lambda: _threads(1)))
     if dt == "cpu":
         out.append(Variant("ONNX Runtime (fused BN)", lambda: _onnxruntime_runner(model),
-                           note="CPUExecutionProvider, the file `ambipose export` writes"))
+                           note="CPUExecutionProvider, the file `ambipose export` writes", host_input=True))
     if dt == "cuda":
         out.append(Variant("fused BN, TF32", lambda: _call(fused, torch.inference_mode), exact=False,
                            setting=lambda: _tf32(True)))
@@ -303,7 +304,7 @@ def bench_inference(model: PoseModel, s: BenchSettings, flops_per_pose: int, pro
     matmul_per_batch = {}
     for b in s.batches:
         x = random_poses(b, seed=1).to(device)
-        inputs = {id(fn): (x.cpu() if v.name.startswith("ONNX") else x) for v, fn, _ in live}
+        inputs = {id(fn): (x.cpu() if v.host_input else x) for v, fn, _ in live}
         for entry in list(live):  # warm-up; under torch.compile the first call compiles this shape
             v, fn, row = entry
             try:

@@ -42,7 +42,10 @@ class PoseLifter:
         except (RuntimeError, KeyError, TypeError) as e:
             raise InputError(f"{source}: checkpoint weights do not match its config ({str(e).splitlines()[0][:200]})") from None
         self.device = torch.device(device)
-        self.model.to(self.device).eval()
+        from .export import fuse_for_inference
+
+        # BatchNorm folded into the Linear layers: same outputs, fewer kernels (docs/performance.md).
+        self.model = fuse_for_inference(self.model).to(self.device)
         self.normalisation = dict(state["normalisation"])
         self.mm_per_unit = float(state.get("mm_per_unit") or 1.0)
         self.source = source
@@ -73,7 +76,7 @@ class PoseLifter:
         to this input, so camera distance and resolution of the new footage do not matter."""
         return universal_constant(poses_2d, self.depth)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def lift_normalised(self, x: np.ndarray, sref: np.ndarray | None = None, batch_size: int = 4096,
                         progress: bool = False) -> LiftResult:
         """Normalised 2D (T, 17, 2) -> LiftResult, in batches with an optional progress bar."""

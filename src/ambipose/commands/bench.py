@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure inference and training speed (poses/s, frame pairs/s, % of matmul rate)")
+    p = sub.add_parser("bench", help="measure inference and training speed (poses/s, frame pairs/s, %% of matmul rate)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--json", default=None, help="also write the full result here (JSON)")
     p.add_argument("--quick", action="store_true", help="short timing budgets, 1024^3 matmul, no torch.compile (a smoke run)")

@@ -7,6 +7,12 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config (Human3.6M or your own 2D keypoints)")
+    add_train_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by `ambipose train` and the torchrun entry point (training/distributed.py)."""
     p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/full.yaml")
     p.add_argument("--out", default=None, help="run folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt if it exists")
@@ -15,21 +21,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+def config_from_args(args: argparse.Namespace):
+    """The experiment config with the command-line overrides applied."""
     from ..config import load_config
-    from ..training.run import run_training
 
     overrides: dict = {}
     if args.data_2d:
         overrides["data"] = {"source": "2d-file", "path_2d": args.data_2d}
     if args.epochs is not None:
         overrides["train"] = {"epochs": args.epochs}
-    cfg = load_config(args.config, overrides)
+    return load_config(args.config, overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..training.run import run_training
+
+    cfg = config_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
     run_training(cfg, out, resume=args.resume, device=args.device, init=args.init, progress=not args.no_progress)
     return 0

@@ -36,9 +36,10 @@ from torch import nn
 
 from ..config import ExperimentConfig
 from ..errors import InputError
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .data import TrainingData
 from .loop import Trainer
+from .run import run_training
 
 
 class DistributedTrainer(Trainer):
@@ -161,57 +162,27 @@ def run_distributed(cfg: ExperimentConfig, out: Path, device: str = "auto", resu
     """One distributed training run (this process's part), then rank 0 writes `<out>/model.pt`
     (same layout as `ambipose train`). Call after `init_process_group`."""
     trainer = DistributedTrainer(cfg, out, device=device, data=data, progress=progress)
-    main = trainer.rank == 0
-    if resume and trainer.resume():  # every rank reads the same last.pt
-        if main:
-            print(f"resumed from {trainer.last_path} at epoch {trainer.epoch}, step {trainer.step}")
-    elif init:
-        st = load_checkpoint(init)
-        try:
-            trainer.model.load_state_dict({k: v.float() for k, v in st["model"].items()})
-        except RuntimeError as e:
-            raise InputError(f"{init}: weights do not fit this config's model ({str(e).splitlines()[0][:160]})") from None
-        if main:
-            print(f"initialised from {init}")
-    if main:
-        print(f"training '{cfg.name}' on {trainer.data.description}: {len(trainer.frames)} frames, "
-              f"{trainer.iters} steps/epoch, {cfg.train.epochs} epochs, {trainer.world_size} processes "
-              f"x {cfg.train.batch_size // trainer.world_size} samples, device {trainer.device}", flush=True)
-    trainer.fit(max_steps)
-    final = out / "model.pt"
-    if main:
-        st = trainer.state()
-        save_checkpoint(final, {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "model", "epoch", "step", "seconds")})
-        print(f"done: {trainer.step} steps in {trainer.seconds / 60:.1f} min; model {final}", flush=True)
+    final = run_training(cfg, out, resume=resume, init=init, trainer=trainer, max_steps=max_steps)
     dist.barrier()  # nobody exits (tearing down the group) before rank 0 has written
     return final
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for torchrun: `torchrun --nproc_per_node=N -m ambipose.training.distributed ...`."""
-    from ..config import load_config
+    from ..commands.train import add_train_arguments, config_from_args
     from ..errors import AmbiposeError
 
     p = argparse.ArgumentParser(prog="python -m ambipose.training.distributed",
                                 description="data-parallel training; launch with torchrun --nproc_per_node=N")
-    p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/full.yaml")
-    p.add_argument("--out", default=None, help="run folder (default: runs/<config name>)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt if it exists")
-    p.add_argument("--data-2d", default=None, help="train on your own 2D keypoint file (no 3D anywhere)")
-    p.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
-    p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
-    p.add_argument("--device", default="auto", help="cpu, cuda (one GPU per process: cuda:LOCAL_RANK) or auto")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_train_arguments(p)
     args = p.parse_args(argv)
     rank = env_rank()[0]
     try:
-        overrides: dict = {}
-        if args.data_2d:
-            overrides["data"] = {"source": "2d-file", "path_2d": args.data_2d}
-        if args.epochs is not None:
-            overrides["train"] = {"epochs": args.epochs}
-        cfg = load_config(args.config, overrides)
-        device = init_process_group(args.device)
+        cfg = config_from_args(args)
+        # Outside torchrun (no MASTER_ADDR): a 1-process group on a free local port.
+        standalone = "MASTER_ADDR" not in os.environ
+        device = init_process_group(args.device, *((0, 1, 0) if standalone else (None, None, None)),
+                                    init_method=f"tcp://127.0.0.1:{free_port()}" if standalone else "env://")
         try:
             run_distributed(cfg, Path(args.out) if args.out else Path("runs") / cfg.name, device=device,
                             resume=args.resume, init=args.init, progress=not args.no_progress)

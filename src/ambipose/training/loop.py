@@ -159,7 +159,8 @@ class Trainer:
     def fit(self, max_steps: int | None = None) -> Path:
         """Train until `train.epochs` (or `max_steps` total steps, for tests); returns last.pt."""
         t = self.cfg.train
-        atomic_write_text(self.out / "config.yaml", _yaml(self.cfg.to_dict()))
+        if self.rank == 0:
+            atomic_write_text(self.out / "config.yaml", _yaml(self.cfg.to_dict()))
         if self.step == 0:
             # Dropout draws from torch's global generator: give a fresh run its own seeded stream
             # (a resumed run restores the saved one instead).

@@ -21,26 +21,31 @@ def pick_device(device: str) -> str:
 
 
 def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device: str = "auto",
-                 init: str | None = None, progress: bool = True) -> Path:
+                 init: str | None = None, progress: bool = True, trainer: Trainer | None = None,
+                 max_steps: int | None = None) -> Path:
     """Train (resuming if asked), then write `<out>/model.pt`: weights, config, normalisation and
-    the global mm-per-unit constant, without optimiser state."""
-    trainer = Trainer(cfg, out, device=pick_device(device), progress=progress)
-    resumed = resume and trainer.resume()
-    if resumed:
-        print(f"resumed from {trainer.last_path} at epoch {trainer.epoch}, step {trainer.step}")
+    the global mm-per-unit constant, without optimiser state. `trainer` may be a prepared
+    (e.g. distributed) Trainer; only its rank 0 prints and writes."""
+    trainer = trainer or Trainer(cfg, out, device=pick_device(device), progress=progress)
+    main = trainer.rank == 0
+    say = (lambda msg: print(msg, flush=True)) if main else (lambda msg: None)
+    if resume and trainer.resume():
+        say(f"resumed from {trainer.last_path} at epoch {trainer.epoch}, step {trainer.step}")
     elif init:
         st = load_checkpoint(init)
         try:
             trainer.model.load_state_dict({k: v.float() for k, v in st["model"].items()})
         except RuntimeError as e:
             raise InputError(f"{init}: weights do not fit this config's model ({str(e).splitlines()[0][:160]})") from None
-        print(f"initialised from {init}")
-    print(f"training '{cfg.name}' on {trainer.data.description}: {len(trainer.frames)} frames, "
-          f"{trainer.iters} steps/epoch, {cfg.train.epochs} epochs, device {trainer.device}")
-    trainer.fit()
+        say(f"initialised from {init}")
+    procs = f", {trainer.world_size} processes x {cfg.train.batch_size // trainer.world_size} samples" if trainer.world_size > 1 else ""
+    say(f"training '{cfg.name}' on {trainer.data.description}: {len(trainer.frames)} frames, "
+        f"{trainer.iters} steps/epoch, {cfg.train.epochs} epochs{procs}, device {trainer.device}")
+    trainer.fit(max_steps)
     final = out / "model.pt"
-    st = trainer.state()
-    save_checkpoint(final, {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "model", "epoch", "step", "seconds")})
-    print(f"done: {trainer.step} steps in {trainer.seconds / 60:.1f} min; model {final} "
-          f"(global scale: {st['mm_per_unit']:.1f} mm per unit)")
+    if main:
+        st = trainer.state()
+        save_checkpoint(final, {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "model", "epoch", "step", "seconds")})
+        say(f"done: {trainer.step} steps in {trainer.seconds / 60:.1f} min; model {final} "
+            f"(global scale: {st['mm_per_unit']:.1f} mm per unit)")
     return final
