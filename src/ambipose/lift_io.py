@@ -110,7 +110,9 @@ def read_result(path: str | Path) -> LiftedClip:
                               np.array([f["scale"] for f in fr], np.float32), np.zeros((len(fr), 17), bool), doc["meta"])
         else:
             raise InputError(f"{path}: not an ambipose result (.npz or .json from `ambipose lift`)")
-    except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as e:
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - corrupt zip, truncated arrays, wrong keys: all a bad file
         raise InputError(f"{path}: not a readable ambipose result ({type(e).__name__}: {str(e)[:120]})") from None
     if clip.poses_3d.ndim != 3 or clip.poses_3d.shape[1:] != (17, 3) or len(clip.poses_3d) == 0:
         raise InputError(f"{path}: poses_3d has shape {clip.poses_3d.shape}, expected (T, 17, 3)")
