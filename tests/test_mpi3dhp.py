@@ -466,3 +466,31 @@ def test_cli_evaluate_3dhp_end_to_end(tmp_path: Path, capsys) -> None:
     assert set(res["per_scene"]) == {"GS", "noGS", "outdoor"} and 0 <= res["pck"] <= 100
     assert main(["evaluate", "--dataset", "3dhp", "--checkpoint", str(ckpt)]) == 2  # no --root: one clear error
     assert "needs --root" in capsys.readouterr().err
+
+
+def test_unsupervised_training_on_3dhp_2d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """data.source 3dhp: the training reader feeds the unsupervised trainer (2D only)."""
+    import ambipose.data.mpi3dhp as m
+    from ambipose.config import config_from_dict
+    from ambipose.training.data import prepare_training_data
+    from ambipose.training.loop import Trainer
+
+    rng = np.random.default_rng(0)
+    t = 30
+    base = rng.normal(0, 40, (1, 28, 2)) + 1000.0
+    for subject in ("S1", "S2"):
+        path = write_annot_mat(tmp_path / subject / "Seq1" / "annot.mat", t=t)
+        # A jittering person rather than the index pattern, so the 2D is pose-like.
+        cells = scipy.io.loadmat(path)
+        for i in range(14):
+            cells["annot2"][i, 0] = (base + rng.normal(0, 2, (t, 28, 2))).reshape(t, 56)
+        scipy.io.savemat(path, {k: v for k, v in cells.items() if not k.startswith("__")})
+    orig = m.load_3dhp_train_2d
+    monkeypatch.setattr(m, "load_3dhp_train_2d", lambda root, **kw: orig(root, subjects=("S1", "S2"), seqs=("Seq1",), **kw))
+    cfg = config_from_dict({"data": {"source": "3dhp", "root": str(tmp_path), "cameras": ["0", "2"]},
+                            "model": {"width": 16, "blocks": 1, "disc_blocks": 1},
+                            "train": {"epochs": 1, "iters_per_epoch": 3, "batch_size": 8}})
+    data = prepare_training_data(cfg)
+    assert not data.has_3d and len(data.frames) == 2 * 2 * t
+    Trainer(cfg, tmp_path / "run", data=data, progress=False).fit()
+    assert (tmp_path / "run" / "last.pt").is_file()

@@ -20,12 +20,14 @@ from .errors import InputError
 
 @dataclass
 class DataConfig:
-    source: Literal["h36m", "2d-file"] = "h36m"
+    source: Literal["h36m", "2d-file", "3dhp"] = "h36m"
     input_2d: Literal["gt", "sh"] = "gt"  # h36m only: projected ground truth or Stacked Hourglass
     path_2d: str | None = None  # 2d-file only: the user's 2D keypoints (any format `ambipose lift` reads)
+    root: str | None = None  # 3dhp only: folder with S1..S8/Seq1..2/annot.mat (default $AMBIPOSE_DATA/mpi_inf_3dhp)
     normalisation: Literal["universal", "step-wise", "none"] = "universal"
     train_stride: int = 1  # keep every n-th training frame
-    cameras: list[str] = field(default_factory=lambda: ["54138969", "55011271", "58860488", "60457274"])
+    # Camera ids; None = the dataset's usual training cameras (Human3.6M: all 4; 3DHP: 0,1,2,4,5,6,7,8).
+    cameras: list[str] | None = None
 
 
 @dataclass
@@ -164,8 +166,9 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         (0 <= cfg.model.dropout < 1, "model.dropout must be in [0, 1)"),
         (cfg.data.train_stride >= 1, "data.train_stride must be >= 1"),
         (cfg.data.source != "2d-file" or bool(cfg.data.path_2d), "data.path_2d is required when data.source is 2d-file"),
-        (cfg.data.source != "2d-file" or cfg.model.scale != "reference", "model.scale 'reference' needs 3D (h36m)"),
-        (cfg.data.source != "2d-file" or cfg.train.objective == "unsupervised", "a 2d-file source has no 3D for supervised training"),
+        (cfg.data.source == "h36m" or cfg.model.scale != "reference", "model.scale 'reference' needs Human3.6M 3D (data.source h36m)"),
+        (cfg.data.source == "h36m" or cfg.train.objective == "unsupervised", "supervised training needs Human3.6M 3D (data.source h36m)"),
+        (cfg.data.source != "3dhp" or all(c.isdigit() for c in cfg.data.cameras or []), "data.cameras for 3dhp are camera numbers 0..13"),
     ]
     for ok, msg in checks:
         if not ok:
