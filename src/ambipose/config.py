@@ -26,7 +26,7 @@ class DataConfig:
     root: str | None = None  # 3dhp only: folder with S1..S8/Seq1..2/annot.mat (default $AMBIPOSE_DATA/mpi_inf_3dhp)
     normalisation: Literal["universal", "step-wise", "none"] = "universal"
     train_stride: int = 1  # keep every n-th training frame
-    # Camera ids; None = the dataset's usual training cameras (Human3.6M: all 4; 3DHP: 0,1,2,4,5,6,7,8).
+    # Camera ids; None = the dataset's usual training cameras (`DEFAULT_CAMERAS`).
     cameras: list[str] | None = None
 
 
@@ -175,8 +175,17 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
             raise InputError(f"{where}: {msg}")
 
 
+DEFAULT_CAMERAS = {
+    "h36m": ["54138969", "55011271", "58860488", "60457274"],
+    "3dhp": ["0", "1", "2", "4", "5", "6", "7", "8"],  # the cameras usually used for training
+}
+
+
 def config_from_dict(raw: dict, where: str = "config") -> ExperimentConfig:
     cfg = _build(ExperimentConfig, raw, where)
+    if cfg.data.cameras is None and cfg.data.source in DEFAULT_CAMERAS:
+        # Resolved here so a stored config names the cameras it was trained on.
+        cfg.data.cameras = list(DEFAULT_CAMERAS[cfg.data.source])
     _validate(cfg, where)
     return cfg
 

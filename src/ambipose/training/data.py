@@ -30,7 +30,7 @@ def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
     if d.source == "h36m":
         from ..data.h36m import load_h36m
 
-        seqs = load_h36m("train", d.input_2d, stride=d.train_stride, **({"cameras": tuple(d.cameras)} if d.cameras else {}))
+        seqs = load_h36m("train", d.input_2d, cameras=tuple(d.cameras), stride=d.train_stride)
         poses_2d_px = [s.poses_2d for s in seqs]
         poses_3d = [root_centre(s.poses_3d) for s in seqs]
         # The universal constant always comes from the full training set, whatever the mode, so
@@ -42,8 +42,7 @@ def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
     elif d.source == "3dhp":
         from ..data.mpi3dhp import load_3dhp_train_2d
 
-        cams = {"cameras": tuple(int(c) for c in d.cameras)} if d.cameras else {}
-        seqs = load_3dhp_train_2d(d.root, with_3d=False, **cams)
+        seqs = load_3dhp_train_2d(d.root, cameras=tuple(int(c) for c in d.cameras), with_3d=False)
         poses_2d_px, poses_3d, sref = [s.poses_2d[:: d.train_stride].astype(np.float64) for s in seqs], None, None
         constant = universal_constant(poses_2d_px, depth)
         head_mm = REFERENCE_HEAD_ROOT_MM
