@@ -195,7 +195,7 @@ class Trainer:
             self.epoch += 1
             if self.rank == 0:
                 save_checkpoint(self.last_path, self.state())
-            if self.progress and self.rank == 0:
+            if self.rank == 0:  # one line per epoch, also without the progress bar
                 print(f"epoch {self.epoch}/{t.epochs}: {self.step} steps, {self.seconds / 60:.1f} min, "
                       f"checkpoint {self.last_path}", flush=True)
         return self.last_path
