@@ -129,3 +129,15 @@ def test_every_command_has_help_and_docs_are_current(capsys):
     assert e.value.code == 0
     doc = Path(__file__).parents[1] / "docs" / "commands.md"
     assert doc.read_text() == render(), "docs/commands.md is stale: python -m ambipose.commands._doc > docs/commands.md"
+
+
+def test_fine_tune_from_a_checkpoint_and_mismatched_init(tiny_model, walk_2d, tmp_path, capsys):
+    cfg = tiny_model.parents[1] / "tiny.yaml"
+    assert main(["train", "--config", str(cfg), "--data-2d", str(walk_2d), "--init", str(tiny_model),
+                 "--out", str(tmp_path / "ft"), "--epochs", "1", "--no-progress", "--device", "cpu"]) == 0
+    assert f"initialised from {tiny_model}" in capsys.readouterr().out
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(TINY_YAML.replace("width: 32", "width: 48"))
+    assert main(["train", "--config", str(wide), "--data-2d", str(walk_2d), "--init", str(tiny_model),
+                 "--out", str(tmp_path / "bad"), "--no-progress", "--device", "cpu"]) == 2
+    assert "weights do not fit this config's model" in capsys.readouterr().err
