@@ -82,3 +82,23 @@ def test_result_reader_bad_arrays_and_truncation(tmp_path, shape, fill, cut):
         assert clip.poses_3d.shape[1:] == (17, 3) and len(clip.poses_3d) > 0
     except InputError as e:
         assert "fuzz.npz" in str(e)
+
+
+@FUZZ
+@given(payload=st.recursive(st.none() | st.integers() | st.text(max_size=4) |
+                            st.builds(lambda n, j: np.zeros((n, j, 3)), st.integers(0, 3), st.sampled_from([0, 16, 17, 32])),
+                            lambda inner: st.dictionaries(st.sampled_from(["S9", "Walking", "x"]), inner, max_size=2) |
+                            st.lists(inner, max_size=4), max_leaves=6))
+def test_videopose3d_reader_never_crashes(tmp_path, payload):
+    from ambipose.data.h36m import load_videopose3d
+
+    arr = np.empty((), dtype=object)
+    arr[()] = payload
+    np.savez(tmp_path / "d3.npz", positions_3d=arr)
+    np.savez(tmp_path / "d2.npz", positions_2d=arr)
+    cams = tmp_path / "cams.json"
+    cams.write_text('{"cameras": {}}')
+    try:
+        load_videopose3d(tmp_path / "d3.npz", tmp_path / "d2.npz", cams)
+    except InputError as e:
+        assert "npz" in str(e) or "cams.json" in str(e)

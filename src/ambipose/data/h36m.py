@@ -169,6 +169,20 @@ def load_videopose3d(
         raise InputError(f"{path_2d}: no 'positions_2d' (not a VideoPose3D 2D file)") from None
     if not isinstance(pos3, dict) or not isinstance(pos2, dict):
         raise InputError(f"{path_3d}: positions are not a subject -> action dictionary")
+    try:
+        out = _videopose3d_sequences(pos3, pos2, cams, path_3d, path_2d, subjects, stride)
+    except InputError:
+        raise
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:
+        raise InputError(f"{path_3d} / {path_2d}: unexpected structure for VideoPose3D files "
+                         f"({type(e).__name__}: {str(e)[:120]})") from None
+    if not out:
+        raise InputError(f"{path_3d}: no sequences found")
+    return out
+
+
+def _videopose3d_sequences(pos3: dict, pos2: dict, cams: dict, path_3d: Path, path_2d: Path,
+                           subjects: tuple[str, ...] | None, stride: int) -> list[Sequence]:
     out: list[Sequence] = []
     for subject in sorted(pos3):
         if subjects and subject not in subjects:
@@ -185,10 +199,10 @@ def load_videopose3d(
             views = pos2[subject][action]
             for cam_id, p2d in zip(CAMERA_IDS, views):
                 p2d = _check_poses(path_2d, f"{subject}/{action}/{cam_id}", np.asarray(p2d, dtype=np.float64)[..., :2], NUM_JOINTS, 2)
+                if cam_id not in cams.get(subject, {}):
+                    raise InputError(f"{path_2d}: no calibration for {subject} camera {cam_id} in the camera file")
                 cam = cams[subject][cam_id]
                 x_cam = cam.world_to_camera(world, unit_scale=1000.0) * 1000.0
                 n = min(len(p2d), len(x_cam))  # VideoPose3D's CPN files can be a few frames longer
                 out.append(_make_seq(subject, action, cam, p2d[:n:stride], x_cam[:n:stride], 50.0 / stride))
-    if not out:
-        raise InputError(f"{path_3d}: no sequences found")
     return out
