@@ -146,3 +146,23 @@ def test_tiny_end_to_end_train_and_evaluate_on_h36m(h36m, tmp_path):
     assert {"mpjpe", "pa_mpjpe", "n_mpjpe", "per_action", "scale_protocol"} <= set(res)
     # An untrained-ish model is bad but finite, and PA-MPJPE <= N-MPJPE-ish <= MPJPE ordering holds on average.
     assert 0 < res["pa_mpjpe"] <= res["mpjpe"] < 2000
+
+
+def test_tensorboard_scalars_when_installed(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    calls = []
+
+    class FakeWriter:
+        def __init__(self, logdir):
+            calls.append(("init", logdir))
+
+        def add_scalar(self, tag, value, step):
+            calls.append((tag, value, step))
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=FakeWriter))
+    tr = make_trainer(tmp_path)
+    tr.fit(max_steps=2)
+    assert calls[0] == ("init", str(tmp_path / "tb"))
+    assert any(c[0] == "loss_3d" and c[2] == 2 for c in calls[1:])

@@ -145,9 +145,25 @@ class Trainer:
         lines = [",".join(LOG_COLUMNS)] + [",".join(str(r.get(c, "")) for c in LOG_COLUMNS) for r in rows]
         atomic_write_text(self.log_path, "\n".join(lines) + "\n")
 
+    def _tensorboard(self):
+        """A TensorBoard writer into <out>/tb when the `tensorboard` package is installed, else None."""
+        if not hasattr(self, "_tb"):
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(self.out / "tb"))
+            except ImportError:
+                self._tb = None
+        return self._tb
+
     def _log(self, row: dict) -> None:
         if self.rank != 0:
             return
+        tb = self._tensorboard()
+        if tb is not None:
+            for k, v in row.items():
+                if isinstance(v, float):
+                    tb.add_scalar(k, v, row["step"])
         new = not self.log_path.exists()
         with open(self.log_path, "a", newline="") as f:
             w = csv.DictWriter(f, LOG_COLUMNS)
