@@ -25,10 +25,14 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "ambipose_h36m.pt"
 
 @dataclass
 class LiftResult:
-    poses_3d_mm: np.ndarray  # (T, 17, 3) root-centred, camera frame, mm (global scale protocol)
-    poses_3d_units: np.ndarray  # (T, 17, 3) the same in model units
+    poses_3d_units: np.ndarray  # (T, 17, 3) float32, root-centred, camera frame, model units
     scales: np.ndarray  # (T,) per-frame scale s from Phi_S (1 where the module is off)
-    poses_2d_normalised: np.ndarray  # (T, 17, 2) the normalised input
+    mm_per_unit: float  # the global scale protocol's constant
+
+    @property
+    def poses_3d_mm(self) -> np.ndarray:
+        """(T, 17, 3) millimetres under the global scale protocol (computed on access)."""
+        return self.poses_3d_units * np.float32(self.mm_per_unit)
 
 
 class PoseLifter:
@@ -76,26 +80,35 @@ class PoseLifter:
         to this input, so camera distance and resolution of the new footage do not matter."""
         return universal_constant(poses_2d, self.depth)
 
-    @torch.inference_mode()
     def lift_normalised(self, x: np.ndarray, sref: np.ndarray | None = None, batch_size: int = 4096,
                         progress: bool = False) -> LiftResult:
         """Normalised 2D (T, 17, 2) -> LiftResult, in batches with an optional progress bar."""
-        if x.ndim != 3 or x.shape[1:] != (17, 2):
-            raise InputError(f"2D poses must be (T, 17, 2), got {x.shape}")
-        if len(x) == 0:
-            raise InputError("no frames to lift")
-        if not np.isfinite(x).all():
-            raise InputError("2D poses contain NaN or inf")
-        outs, scales = [], []
-        for i in tqdm(range(0, len(x), batch_size), disable=not progress, desc="lifting", unit="batch"):
-            xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32)).to(self.device)
-            sb = None if sref is None else torch.from_numpy(sref[i : i + batch_size]).to(self.device)
-            s = self.model.scales(xb, sb)
-            outs.append(self.model.lift(self.model.lifter_input(xb, s), s).cpu().numpy())
-            scales.append(s.cpu().numpy())
-        units = np.concatenate(outs)
-        return LiftResult(units * self.mm_per_unit, units, np.concatenate(scales), x)
+        return self._lift_batches(x, lambda chunk: chunk, sref, batch_size, progress)
 
-    def lift(self, poses_2d_px: np.ndarray, constant: float | None = None, **kw) -> LiftResult:
-        """Pixels (T, 17, 2) -> LiftResult."""
-        return self.lift_normalised(self.normalise(poses_2d_px, constant), **kw)
+    def lift(self, poses_2d_px: np.ndarray, constant: float | None = None, batch_size: int = 4096,
+             progress: bool = False) -> LiftResult:
+        """Pixels (T, 17, 2) -> LiftResult. Normalised batch by batch, so memory beyond the input
+        and the (T, 17, 3) float32 output stays bounded by the batch size."""
+        return self._lift_batches(poses_2d_px, lambda chunk: self.normalise(chunk, constant), None, batch_size, progress)
+
+    @torch.inference_mode()
+    def _lift_batches(self, poses: np.ndarray, prepare, sref: np.ndarray | None, batch_size: int,
+                      progress: bool) -> LiftResult:
+        if poses.ndim != 3 or poses.shape[1:] != (17, 2):
+            raise InputError(f"2D poses must be (T, 17, 2), got {poses.shape}")
+        if len(poses) == 0:
+            raise InputError("no frames to lift")
+        if batch_size < 1:
+            raise InputError("batch size must be >= 1")
+        out = np.empty((len(poses), 17, 3), dtype=np.float32)
+        scales = np.empty(len(poses), dtype=np.float32)
+        for i in tqdm(range(0, len(poses), batch_size), disable=not progress, desc="lifting", unit="batch"):
+            x = prepare(poses[i : i + batch_size])
+            if not np.isfinite(x).all():
+                raise InputError(f"2D poses contain NaN or inf (frames {i}..{i + len(x) - 1})")
+            xb = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+            sb = None if sref is None else torch.from_numpy(np.ascontiguousarray(sref[i : i + batch_size], dtype=np.float32)).to(self.device)
+            s = self.model.scales(xb, sb)
+            out[i : i + len(x)] = self.model.lift(self.model.lifter_input(xb, s), s).cpu().numpy()
+            scales[i : i + len(x)] = s.cpu().numpy()
+        return LiftResult(out, scales, self.mm_per_unit)

@@ -34,10 +34,9 @@ def prepare_pixels(kp) -> np.ndarray:
     """Keypoints2D -> (T, 17, 2) pixel-like coordinates. Coordinates normalised to [0, 1] are
     multiplied by the image size where known (so the aspect ratio is right); otherwise used as
     they are (universal normalisation removes the overall scale)."""
-    poses = kp.poses.astype(np.float64)
     if kp.units == "normalised" and kp.image_size:
-        poses = poses * np.asarray(kp.image_size, dtype=np.float64)
-    return poses
+        return kp.poses * np.asarray(kp.image_size, dtype=kp.poses.dtype)
+    return kp.poses
 
 
 def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True) -> LiftedClip:
@@ -64,8 +63,7 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
         "mm_per_unit": lifter.mm_per_unit, "units_3d": "mm", "frame_3d": FRAME_NOTE,
         "joint_names": list(JOINT_NAMES), "parents": list(PARENTS),
     }
-    return LiftedClip(kp.poses.astype(np.float32), res.poses_3d_mm.astype(np.float32), res.scales.astype(np.float32),
-                      kp.missing.astype(bool), meta)
+    return LiftedClip(np.asarray(kp.poses, dtype=np.float32), res.poses_3d_mm, res.scales, np.asarray(kp.missing, dtype=bool), meta)
 
 
 def write_result(clip: LiftedClip, out: str | Path) -> Path:

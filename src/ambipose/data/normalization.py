@@ -29,9 +29,10 @@ def universal_constant(poses_2d: Iterable[np.ndarray] | np.ndarray, depth: float
         poses_2d = [poses_2d]
     total, count = 0.0, 0
     for p in poses_2d:
-        h = head_root_length(np.asarray(p, dtype=np.float64))
-        total += float(h.sum())
-        count += h.size
+        for i in range(0, len(p), 65536):  # chunks: long inputs need no float64 copy of the whole
+            h = head_root_length(np.asarray(p[i : i + 65536], dtype=np.float64))
+            total += float(h.sum())
+            count += h.size
     if count == 0 or total <= 0:
         raise ValueError("cannot compute a normalisation constant from no poses")
     return float(total / count * depth)
