@@ -68,8 +68,8 @@ class PoseLifter:
     def normalise(self, poses_2d: np.ndarray, constant: float | None = None) -> np.ndarray:
         """Pixels (T, 17, 2) -> normalised (T, 17, 2) as at training time.
 
-        For universal normalisation `constant` defaults to the training data's; pass
-        `constant="auto"`-style values via `adapt_constant` for footage of another image size.
+        For universal normalisation `constant` defaults to the training data's; for footage from
+        another camera pass `adapt_constant(poses_2d)` (what `ambipose lift` does by default).
         """
         mode = self.normalisation["mode"]
         c = constant if constant is not None else self.normalisation.get("constant")
