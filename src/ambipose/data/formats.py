@@ -250,11 +250,12 @@ def _finish(p: Path, raw: _Raw, min_score: float, max_missing: float) -> Keypoin
     if sc is not None:
         sc = np.where(np.isnan(sc), 0.0, sc)  # a NaN confidence is no confidence
         absent |= ~(sc >= min_score)
-    used = pts[~absent]
-    if used.size and np.abs(used).max() > MAX_ABS_COORD:
-        raise InputError(f"{p}: coordinates up to {np.abs(used).max():.3g}, beyond "
+    pts = pts.copy() if not pts.flags.writeable else pts
+    pts[absent] = np.nan  # in place: long inputs get no second full-size copy
+    biggest = _max_abs(pts)
+    if biggest > MAX_ABS_COORD:
+        raise InputError(f"{p}: coordinates up to {biggest:.3g}, beyond "
                          f"+-{MAX_ABS_COORD:g}: corrupt file?")
-    pts = np.where(absent[..., None], np.nan, pts)
     poses, out_sc = to_h36m17(pts, sc, raw.layout)
     missing = np.isnan(poses).any(axis=-1)
 
@@ -271,13 +272,24 @@ def _finish(p: Path, raw: _Raw, min_score: float, max_missing: float) -> Keypoin
                          f"min_score={min_score:g} in all {T} frames")
     _fill_gaps(poses, missing)
 
-    valid = poses[~missing]
-    units = "normalised" if np.abs(valid).max() <= NORMALISED_LIMIT else "pixels"
+    # After filling, every coordinate is finite; missing joints were interpolated from valid ones,
+    # so the largest magnitude is that of a valid coordinate.
+    units = "normalised" if _max_abs(poses) <= NORMALISED_LIMIT else "pixels"
     scores = None if out_sc is None else np.clip(out_sc, 0.0, 1.0).astype(np.float32)
     return Keypoints2D(
         poses=poses.astype(np.float32), scores=scores, missing=missing,
         image_size=raw.image_size, fps=raw.fps, units=units, source=str(p), layout=raw.layout,
     )
+
+
+def _max_abs(arr: np.ndarray, chunk: int = 65536) -> float:
+    """Largest finite |value| of (T, ...), NaN ignored, in chunks of frames (no full-size copy)."""
+    best = 0.0
+    for i in range(0, len(arr), chunk):
+        a = np.abs(arr[i : i + chunk])
+        if np.isfinite(a).any():
+            best = max(best, float(np.nanmax(a)))
+    return best
 
 
 def _fill_gaps(poses: np.ndarray, missing: np.ndarray) -> None:
