@@ -35,11 +35,10 @@ import torch.distributed as dist
 from torch import nn
 
 from ..config import ExperimentConfig
-from ..errors import InputError
 from .checkpoint import save_checkpoint
 from .data import TrainingData
 from .loop import Trainer
-from .run import run_training
+from .run import pick_device, run_training
 
 
 class DistributedTrainer(Trainer):
@@ -142,11 +141,8 @@ def init_process_group(device: str = "auto", rank: int | None = None, world_size
     rank = e_rank if rank is None else rank
     world_size = e_world if world_size is None else world_size
     local_rank = e_local if local_rank is None else local_rank
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = pick_device(device)
     if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InputError("--device cuda: no CUDA device is available")
         device = f"cuda:{local_rank}" if device == "cuda" else device
         torch.cuda.set_device(torch.device(device))
     backend = "nccl" if device.startswith("cuda") else "gloo"
