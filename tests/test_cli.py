@@ -19,7 +19,7 @@ from ambipose.inference import DEFAULT_CHECKPOINT
 TINY_YAML = """
 name: tiny
 model: {width: 32, blocks: 1, disc_blocks: 1}
-loss: {tmc_offset: 1, bone_offset: 2}
+loss: {tmc_offset: 1, bone_min_offset: 2}
 train: {epochs: 2, iters_per_epoch: 5, batch_size: 32, threads: 1, log_every: 1}
 """
 

@@ -53,13 +53,38 @@ def _changed(before, m) -> bool:
 def test_lifter_step_freezes_scale_and_scale_step_freezes_lifter(tmp_path):
     tr = make_trainer(tmp_path)
     lif, sca = _params(tr.model.lifter), _params(tr.model.scale)
+    disc = _params(tr.disc)
     kind, losses = tr.train_step(0)
-    assert kind == "lifter" and {"loss_2d", "loss_3d", "loss_adv", "loss_tmc", "loss_disc"} <= set(losses)
+    assert kind == "lifter" and {"loss_2d", "loss_3d", "loss_adv", "loss_tmc"} <= set(losses)
+    assert "loss_disc" not in losses and not _changed(disc, tr.disc)  # one update every 3rd lifter step
     assert _changed(lif, tr.model.lifter) and not _changed(sca, tr.model.scale)
-    lif, sca = _params(tr.model.lifter), _params(tr.model.scale)
+    kinds = [tr.train_step(i) for i in (1, 2)]
+    assert "loss_disc" in kinds[-1][1] and _changed(disc, tr.disc)
+    lif, sca, disc = _params(tr.model.lifter), _params(tr.model.scale), _params(tr.disc)
     kind, losses = tr.train_step(4)  # 4 lifter steps, then the scale step
-    assert kind == "scale" and {"loss_kl", "loss_bone"} <= set(losses)
-    assert _changed(sca, tr.model.scale) and not _changed(lif, tr.model.lifter)
+    # Eq. 13: the scale module also learns from the lifter's losses, through the frozen lifter.
+    assert kind == "scale" and {"loss_kl", "loss_bone", "loss_2d", "loss_3d", "loss_adv", "loss_tmc"} <= set(losses)
+    assert _changed(sca, tr.model.scale) and not _changed(lif, tr.model.lifter) and not _changed(disc, tr.disc)
+
+
+def test_scale_step_learns_from_lifter_losses(tmp_path):
+    """With L_kl and L_bone switched off the scale step still moves the scale module (Eq. 13)."""
+    tr = make_trainer(tmp_path, loss={"w_kl": 0.0, "w_bone": 0.0})
+    sca = _params(tr.model.scale)
+    assert tr.train_step(4)[0] == "scale"
+    assert _changed(sca, tr.model.scale)
+
+
+def test_validation_diagnostics_are_logged(tmp_path):
+    tr = make_trainer(tmp_path)
+    tr.fit()
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    val = [dict(zip(header, r.split(","))) for r in rows[1:] if ",validation," in r]
+    assert len(val) == 2  # one per epoch
+    for r in val:
+        assert float(r["val_mpjpe"]) > 0 and float(r["val_pa_mpjpe"]) > 0
+        assert 0.0 <= float(r["val_mirror_fraction"]) <= 1.0
 
 
 def test_joint_schedule_trains_both(tmp_path):

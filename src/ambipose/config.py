@@ -37,6 +37,7 @@ class ModelConfig:
     dropout: float = 0.25
     depth: float = 10.0  # D: canonical root depth
     disc_blocks: int = 2
+    disc_dropout: float = 0.25  # the discriminator has no BatchNorm (it scores each pose alone)
     scale_blocks: int = 1
     # Scale module: off, applied to the 2D input (paper's best), to the 3D output, or replaced by
     # the ground-truth reference scale S_2D^ref (a ceiling: uses 3D).
@@ -45,14 +46,17 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    w_2d: float = 0.5
-    w_3d: float = 5.0
+    # The authors' weights for the full method (cfg/h36m_gt_scale.yaml of their code).
+    w_2d: float = 5.0
+    w_3d: float = 0.5
     w_adv: float = 1.0
     w_tmc: float = 1.0
     w_kl: float = 0.001
     w_bone: float = 1.0
-    tmc_offset: int = 1  # k, in frames of the loaded data
-    bone_offset: int = 2  # l, in frames of the loaded data
+    tmc_offset: int = 1  # k, in frames of the loaded data (0.1 s at Human3.6M's 10 fps training rate)
+    # L_bone compares frame t with a random frame of the same video at least this many frames
+    # away (1 s at 10 fps): far enough that the pose has changed, so only the person's size is shared.
+    bone_min_offset: int = 10
     # Prior N(mu, sigma) of the scale: S_2D^ref measured on the Human3.6M training subjects in
     # our normalisation (`ambipose data-stats`: 0.994 / 0.157; the paper reports 0.71 / 0.06 in its own).
     prior_mean: float = 0.99
@@ -61,9 +65,16 @@ class LossConfig:
 
 @dataclass
 class RotationConfig:
+    """Synthetic views: turns about the world's vertical axis (from the camera extrinsics where
+    the data has them), then small elevation / roll jitter about the camera's axes."""
+
     azimuth_deg: float = 180.0
-    elevation_deg: float = 20.0
+    elevation_deg: float = 10.0
     roll_deg: float = 0.0
+    # World vertical for data without extrinsics (own 2D, 3DHP): a camera looking down by this
+    # many degrees (Human3.6M's cameras: 10-16).
+    assumed_tilt_deg: float = 13.0
+    clip_2d: float = 0.3  # synthetic 2D coordinates clamped to +-clip_2d (normalised; head-root ~0.1)
 
 
 @dataclass
@@ -74,8 +85,13 @@ class TrainConfig:
     epochs: int = 200
     iters_per_epoch: int | None = None  # default: one pass over the training frames
     batch_size: int = 1024
-    lr: float = 2e-4
+    lr: float = 2e-4  # lifter and scale module (Adam, betas (0.5, 0.9) as the authors)
+    disc_lr: float | None = None  # discriminator; None = lr
+    disc_every: int = 3  # one discriminator update every n lifter steps
     lr_decay: float = 0.95  # per epoch
+    # Exponential moving average of the lifter and scale weights (0 = off): the model that is
+    # validated and shipped. Adversarial training jitters the live weights from step to step.
+    ema_decay: float = 0.999
     seed: int = 0
     threads: int | None = None  # torch intra-op threads; None = torch's default
     log_every: int = 50
@@ -160,7 +176,11 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (0 < cfg.train.lr_decay <= 1, "train.lr_decay must be in (0, 1]"),
         (cfg.train.iters_per_epoch is None or cfg.train.iters_per_epoch >= 1, "train.iters_per_epoch must be >= 1"),
-        (cfg.loss.tmc_offset >= 1 and cfg.loss.bone_offset >= 1, "loss offsets must be >= 1 frame"),
+        (cfg.loss.tmc_offset >= 1 and cfg.loss.bone_min_offset >= 1, "loss offsets must be >= 1 frame"),
+        (cfg.train.disc_every >= 1, "train.disc_every must be >= 1"),
+        (0 <= cfg.train.ema_decay < 1, "train.ema_decay must be in [0, 1)"),
+        (cfg.train.disc_lr is None or cfg.train.disc_lr > 0, "train.disc_lr must be > 0"),
+        (cfg.rotation.clip_2d > 0, "rotation.clip_2d must be > 0"),
         (cfg.loss.prior_std > 0, "loss.prior_std must be > 0"),
         (cfg.model.depth > 1, "model.depth must be > 1"),
         (0 <= cfg.model.dropout < 1, "model.dropout must be in [0, 1)"),
@@ -179,6 +199,16 @@ DEFAULT_CAMERAS = {
     "h36m": ["54138969", "55011271", "58860488", "60457274"],
     "3dhp": ["0", "1", "2", "4", "5", "6", "7", "8"],  # the cameras usually used for training
 }
+
+
+def migrate_stored_config(raw: dict) -> dict:
+    """A config stored in a checkpoint written by an older ambipose, in today's keys: `loss.bone_offset`
+    (a fixed offset) became `loss.bone_min_offset` (the minimum of a random one)."""
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    loss = raw.get("loss")
+    if isinstance(loss, dict) and "bone_offset" in loss:
+        loss.setdefault("bone_min_offset", loss.pop("bone_offset"))
+    return raw
 
 
 def config_from_dict(raw: dict, where: str = "config") -> ExperimentConfig:

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .config import config_from_dict
+from .config import config_from_dict, migrate_stored_config
 from .data.normalization import normalise, universal_constant
 from .errors import InputError
-from .models.pose_model import PoseModel
+from .models.pose_model import PoseModel, upgrade_state_dict
 from .training.checkpoint import load_checkpoint
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "ambipose_h36m.pt"
@@ -40,9 +40,9 @@ class PoseLifter:
 
     def __init__(self, state: dict, device: str | torch.device = "cpu", source: str = "<memory>"):
         try:
-            self.cfg = config_from_dict(state["config"], f"{source} (stored config)")
+            self.cfg = config_from_dict(migrate_stored_config(state["config"]), f"{source} (stored config)")
             self.model = PoseModel(self.cfg.model, self.cfg.loss.prior_mean)
-            self.model.load_state_dict({k: v.float() for k, v in state["model"].items()})
+            self.model.load_state_dict(upgrade_state_dict(state["model"], self.cfg.loss.prior_mean))
         except (RuntimeError, KeyError, TypeError) as e:
             raise InputError(f"{source}: checkpoint weights do not match its config ({str(e).splitlines()[0][:200]})") from None
         self.device = torch.device(device)

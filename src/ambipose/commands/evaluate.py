@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default=None, help="3dhp: folder holding mpi_inf_3dhp_test_set/TS1..TS6 (or TS1..TS6 itself)")
     p.add_argument("--pck-joints", choices=["official", "all"], default="official", help="3dhp: joints scored by PCK/AUC")
     p.add_argument("--input", choices=["gt", "sh"], default="gt", help="2D input: projected ground truth or Stacked Hourglass")
-    p.add_argument("--scale", choices=["global", "per-frame-gt"], default="global", help="scale protocol (see docs/evaluation.md)")
+    p.add_argument("--scale", choices=["global", "per-frame-gt", "authors"], default="global",
+                   help="scale protocol (see docs/evaluation.md): global (headline, no test 3D), per-frame-gt, authors")
     p.add_argument("--stride", type=int, default=1, help="evaluate every n-th test frame (1 = all 50 fps frames)")
     p.add_argument("--json", default=None, help="write the full result (per action, all metrics) here")
     p.add_argument("--device", default="auto")

@@ -140,6 +140,8 @@ def _make_seq(subject: str, action: str, cam: Camera, p2d: np.ndarray, p3d: np.n
         poses_2d=p2d.astype(np.float32),
         poses_3d=None if p3d is None else p3d.astype(np.float32),
         fps=fps, res_w=cam.res_w, res_h=cam.res_h, focal=float(np.mean(cam.f)),
+        # World Z (up) in this camera's frame: the axis the view synthesis turns people about.
+        meta={"world_up": cam.R[:, 2].astype(np.float32)},
     )
 
 

@@ -95,3 +95,19 @@ def auc(pred: np.ndarray, gt: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLD
     """Area under the PCK curve: mean PCK over the 31 thresholds 0, 5, ..., 150 mm (strict `<`,
     as the official MPI-INF-3DHP script, so a perfect pose scores 100 * 30/31), per frame (N,), %."""
     return auc_from_errors(joint_errors(pred, gt), thresholds)
+
+
+def depth_mirror(poses: np.ndarray) -> np.ndarray:
+    """The depth-negated pose about its root (Z -> -Z, camera frame): the solution that a lifter
+    trained without a cue for the sign of depth may converge to. (N, J, 3) -> (N, J, 3)."""
+    out = root_align(poses).copy()
+    out[..., 2] *= -1
+    return out
+
+
+def mirror_fractions(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
+    """Mirror diagnostic: (mean PA-MPJPE of the depth-mirrored prediction in mm, fraction of frames
+    where the mirrored prediction has a lower PA-MPJPE than the prediction). A fraction near 0 is a
+    lifter that got the sign of depth right; near 1, one that learnt the mirrored world."""
+    pa, pa_m = pa_mpjpe(pred, gt), pa_mpjpe(depth_mirror(pred), gt)
+    return float(pa_m.mean()), float((pa_m < pa).mean())

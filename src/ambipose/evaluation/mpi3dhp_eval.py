@@ -23,13 +23,12 @@ from ..data.h36m import Sequence
 from ..data.mpi3dhp import SCENE_GROUPS, SCENE_ORDER, activity_name
 from ..data.skeleton import NUM_JOINTS, root_centre
 from .metrics import auc_from_errors, joint_errors, pa_mpjpe, pck_from_errors
-from .protocols import apply_scale_protocol
+from .protocols import SCALE_PROTOCOLS, apply_scale_protocol
 
 # Thresholds as mpii_compute_3d_pck.m (PCK@150, AUC over 0:5:150): see `metrics`.
 # The official 14 scored joints in ambipose's 17-joint order: Head(=head_top), Thorax(=neck),
 # shoulders, elbows, wrists, hips, knees, ankles. Hip (root), Spine and Neck/Nose (=head) are out.
 OFFICIAL_PCK_JOINTS: tuple[int, ...] = (10, 8, 14, 15, 16, 11, 12, 13, 1, 2, 3, 4, 5, 6)
-SCALE_PROTOCOLS = ("global", "per-frame-gt")
 
 PredictFn = Callable[[np.ndarray, tuple[int, int]], np.ndarray]
 
@@ -56,6 +55,7 @@ def evaluate_3dhp(
       "global": predictions x `mm_per_unit` (required) -> mm; one constant for the whole test set.
       "per-frame-gt": each predicted pose rescaled so its head-root (joint 10 to 0) length equals
         the ground truth's (an oracle scale; `mm_per_unit` is ignored).
+      "authors": model units x the frame's ground-truth head-root length (the authors' evaluation).
     Only frames with `meta["valid"]` true are scored (all frames when a sequence has no such mask).
     pck_joints: "official" (the 14 joints of the official script) or "all" (17).
 

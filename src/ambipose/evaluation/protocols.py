@@ -3,8 +3,12 @@
 Unsupervised predictions have no metric unit; each protocol names how they get one:
 - `global`: one constant (mm per model unit) fixed at training time from the training
   subjects; no test ground truth touches the prediction. The headline.
-- `per-frame-gt`: each predicted pose rescaled to its ground-truth head-root length (what the
-  authors' released evaluation does); reported, labelled, for comparison with the paper.
+- `per-frame-gt`: each predicted pose rescaled so its head-root length equals the ground truth's
+  (uses test 3D per frame; the predicted size no longer matters).
+- `authors`: the root-centred prediction in model units multiplied by the frame's ground-truth
+  head-root length in mm, exactly as the authors' released evaluation (a model unit is meant to
+  be one head-root length, so the predicted size still counts); for like-for-like comparison
+  with the paper's MPJPE. Uses test 3D per frame.
 - PA-MPJPE (Procrustes) and N-MPJPE (scale only) are reported under both; they do not depend
   on the global constant.
 """
@@ -20,7 +24,7 @@ from ..data.h36m import Sequence
 from ..data.skeleton import HEAD, ROOT
 from . import metrics
 
-SCALE_PROTOCOLS = ("global", "per-frame-gt")
+SCALE_PROTOCOLS = ("global", "per-frame-gt", "authors")
 
 
 def apply_scale_protocol(pred_units: np.ndarray, gt_mm: np.ndarray, protocol: str, mm_per_unit: float) -> np.ndarray:
@@ -32,6 +36,8 @@ def apply_scale_protocol(pred_units: np.ndarray, gt_mm: np.ndarray, protocol: st
         hp = np.linalg.norm(pred[:, HEAD] - pred[:, ROOT], axis=-1)
         hg = np.linalg.norm(gt_mm[:, HEAD] - gt_mm[:, ROOT], axis=-1)
         return pred * (hg / np.maximum(hp, 1e-9))[:, None, None]
+    if protocol == "authors":
+        return pred * np.linalg.norm(gt_mm[:, HEAD] - gt_mm[:, ROOT], axis=-1)[:, None, None]
     raise ValueError(f"unknown scale protocol {protocol!r}; choose from {SCALE_PROTOCOLS}")
 
 
@@ -52,7 +58,10 @@ def evaluate_sequences(
     for seq in tqdm(sequences, desc="evaluating", unit="video", disable=not progress):
         gt = seq.poses_3d - seq.poses_3d[:, ROOT : ROOT + 1]
         pred = apply_scale_protocol(predict(seq), gt, protocol, mm_per_unit)
-        values = {"mpjpe": metrics.mpjpe(pred, gt), "pa_mpjpe": metrics.pa_mpjpe(pred, gt), "n_mpjpe": metrics.n_mpjpe(pred, gt)}
+        pa = metrics.pa_mpjpe(pred, gt)
+        pa_mirror = metrics.pa_mpjpe(metrics.depth_mirror(pred), gt)
+        values = {"mpjpe": metrics.mpjpe(pred, gt), "pa_mpjpe": pa, "n_mpjpe": metrics.n_mpjpe(pred, gt),
+                  "mirror_pa_mpjpe": pa_mirror, "mirror_better": (pa_mirror < pa).astype(np.float64)}
         if len(pred) > 1:
             values["mpjve"] = metrics.mpjve(pred, gt)
         for k, v in values.items():
@@ -62,11 +71,15 @@ def evaluate_sequences(
                     "frames": int(sum(len(v) for v in errs["mpjpe"])), "videos": len(sequences)}
     for k, v in errs.items():
         result[k] = float(np.concatenate(v).mean())
-    result["per_action"] = {a: {k: float(np.concatenate(v).mean()) for k, v in d.items()} | {"frames": int(sum(len(x) for x in d["mpjpe"]))}
-                            for a, d in sorted(per_action.items())}
+    # Mirror diagnostic: the fraction of frames whose depth-negated prediction fits better.
+    result["mirror_fraction"] = result.pop("mirror_better")
+    result["per_action"] = {a: {k.replace("mirror_better", "mirror_fraction"): float(np.concatenate(v).mean()) for k, v in d.items()}
+                            | {"frames": int(sum(len(x) for x in d["mpjpe"]))} for a, d in sorted(per_action.items())}
     for k in ("mpjpe", "pa_mpjpe", "n_mpjpe"):
         result[f"action_mean_{k}"] = float(np.mean([d[k] for d in result["per_action"].values()]))
     result["averaging"] = "mpjpe/pa_mpjpe/n_mpjpe/mpjve: mean over all frames; action_mean_*: mean of per-action means"
+    result["mirror"] = ("mirror_pa_mpjpe: PA-MPJPE of the depth-negated prediction; mirror_fraction: fraction of "
+                        "frames where it beats the prediction (near 0: depth sign learnt; near 1: a mirrored world)")
     return result
 
 
@@ -78,4 +91,7 @@ def format_table(result: dict, title: str = "") -> str:
         lines.append(f"| {a} | {d['frames']} | {d['mpjpe']:.1f} | {d['pa_mpjpe']:.1f} | {d['n_mpjpe']:.1f} |")
     lines.append(f"| **mean over actions** | | **{result['action_mean_mpjpe']:.1f}** | **{result['action_mean_pa_mpjpe']:.1f}** | **{result['action_mean_n_mpjpe']:.1f}** |")
     lines.append(f"| mean over frames | {result['frames']} | {result['mpjpe']:.1f} | {result['pa_mpjpe']:.1f} | {result['n_mpjpe']:.1f} |")
+    if "mirror_fraction" in result:
+        lines += ["", f"mirror check: the depth-negated prediction fits better in {100 * result['mirror_fraction']:.1f} % "
+                      f"of frames (its PA-MPJPE: {result['mirror_pa_mpjpe']:.1f} mm)"]
     return "\n".join(lines).lstrip("\n")

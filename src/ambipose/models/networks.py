@@ -11,25 +11,28 @@ from torch import nn
 from ..data.skeleton import NUM_JOINTS
 
 
+def _layer(n_in: int, n_out: int, dropout: float, norm: bool) -> list[nn.Module]:
+    """Linear(-BN)-ReLU-Dropout. Without BN a sample's output depends on that sample alone."""
+    return [nn.Linear(n_in, n_out), *([nn.BatchNorm1d(n_out)] if norm else []), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+
+
 class ResidualBlock(nn.Module):
-    def __init__(self, width: int, dropout: float):
+    def __init__(self, width: int, dropout: float, norm: bool = True):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
-        )
+        self.net = nn.Sequential(*_layer(width, width, dropout, norm), *_layer(width, width, dropout, norm))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.net(x)
 
 
 class ResidualMLP(nn.Module):
-    """in -> Linear(width)-BN-ReLU-Dropout -> blocks x ResidualBlock -> Linear(out)."""
+    """in -> Linear(width)(-BN)-ReLU-Dropout -> blocks x ResidualBlock -> Linear(out)."""
 
-    def __init__(self, n_in: int, n_out: int, width: int = 1024, blocks: int = 5, dropout: float = 0.25):
+    def __init__(self, n_in: int, n_out: int, width: int = 1024, blocks: int = 5, dropout: float = 0.25,
+                 norm: bool = True):
         super().__init__()
-        self.stem = nn.Sequential(nn.Linear(n_in, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout))
-        self.blocks = nn.Sequential(*[ResidualBlock(width, dropout) for _ in range(blocks)])
+        self.stem = nn.Sequential(*_layer(n_in, width, dropout, norm))
+        self.blocks = nn.Sequential(*[ResidualBlock(width, dropout, norm) for _ in range(blocks)])
         self.head = nn.Linear(width, n_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -66,11 +69,21 @@ class Lifter(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Phi_D: 2D pose (B, 17, 2) -> realism score (B,) for the LSGAN loss."""
+    """Phi_D: 2D pose (B, 17, 2) -> realism score (B,) for the LSGAN loss.
 
-    def __init__(self, width: int = 1024, blocks: int = 2, dropout: float = 0.0):
+    No BatchNorm: with it the discriminator separates an all-real from an all-fake batch by the
+    batch statistics and scores no single pose (a pose's score changed from 0.94 to -0.05 with the
+    batch around it). Each pose is scored on its own, as in the authors' code (dropout 0.25,
+    weights N(0, 0.02)).
+    """
+
+    def __init__(self, width: int = 1024, blocks: int = 2, dropout: float = 0.25):
         super().__init__()
-        self.mlp = ResidualMLP(NUM_JOINTS * 2, 1, width, blocks, dropout)
+        self.mlp = ResidualMLP(NUM_JOINTS * 2, 1, width, blocks, dropout, norm=False)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+                nn.init.zeros_(m.bias)
 
     def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
         return self.mlp(poses_2d.flatten(1)).squeeze(-1)
@@ -80,7 +93,8 @@ class ScaleModule(nn.Module):
     """Phi_S: normalised 2D pose (B, 17, 2) -> positive scale s (B,).
 
     Parametrised as s = init * exp(r) with r from a 1-block residual MLP, so s > 0 and the
-    untrained module starts near `init` (the prior mean).
+    untrained module starts near `init` (the prior mean). `log_init` is a buffer: it is saved with
+    the weights, so a checkpoint's output never depends on the loss section of a config.
     """
 
     def __init__(self, width: int = 1024, blocks: int = 1, dropout: float = 0.25, init: float = 1.0):
@@ -88,7 +102,7 @@ class ScaleModule(nn.Module):
         self.mlp = ResidualMLP(NUM_JOINTS * 2, 1, width, blocks, dropout)
         nn.init.zeros_(self.mlp.head.weight)
         nn.init.zeros_(self.mlp.head.bias)
-        self.log_init = float(torch.log(torch.tensor(init)))
+        self.register_buffer("log_init", torch.tensor(float(init)).log())
 
     def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
         return torch.exp(self.mlp(poses_2d.flatten(1)).squeeze(-1) + self.log_init)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from .cycle import Cycle, view_synthesis
 from .networks import Lifter, ScaleModule, lift_to_3d
 
 
@@ -42,6 +43,20 @@ class PoseModel(nn.Module):
         pose = pose - pose[:, :1]
         return pose * s[:, None, None] if self.scale_mode == "3d" else pose
 
+    def cycle(self, lifter_in: torch.Tensor, rotations: torch.Tensor, clip: float | None = None) -> Cycle:
+        """The self-supervision forward pass on the lifter's input (B, 17, 2) (already scaled):
+        lift, rotate by (B, 3, 3), project, lift again, rotate back, project."""
+        return view_synthesis(self.lifter, lifter_in, rotations, self.depth, clip)
+
     def forward(self, poses_2d: torch.Tensor, sref: torch.Tensor | None = None) -> torch.Tensor:
         s = self.scales(poses_2d, sref)
         return self.lift(self.lifter_input(poses_2d, s), s)
+
+
+def upgrade_state_dict(state: dict[str, torch.Tensor], prior_mean: float) -> dict[str, torch.Tensor]:
+    """Weights as floats, with `scale.log_init` added for checkpoints written before the scale
+    module stored its prior offset (they took it from the config's `loss.prior_mean`)."""
+    out = {k: v.float() for k, v in state.items()}
+    if any(k.startswith("scale.") for k in out) and "scale.log_init" not in out:
+        out["scale.log_init"] = torch.tensor(float(prior_mean)).log()
+    return out

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..config import ExperimentConfig
 from ..data.normalization import normalise, reference_scale, universal_constant
+from ..data.rotation import tilted_up
 from ..data.sampler import PoseFrames
 from ..data.skeleton import head_root_length, root_centre
 
@@ -38,11 +39,13 @@ def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
         constant = universal_constant(poses_2d_px, depth)
         sref = [reference_scale(s.poses_3d, constant, s.focal, depth) for s in seqs]
         head_mm = float(np.concatenate([head_root_length(p) for p in poses_3d]).mean())
+        up = [s.meta["world_up"] for s in seqs]
         desc = f"Human3.6M train S1,S5,S6,S7,S8, {d.input_2d} 2D, {len(seqs)} videos"
     elif d.source == "3dhp":
         from ..data.mpi3dhp import load_3dhp_train_2d
 
         seqs = load_3dhp_train_2d(d.root, cameras=tuple(int(c) for c in d.cameras), with_3d=False)
+        up = [tilted_up(cfg.rotation.assumed_tilt_deg)] * len(seqs)
         poses_2d_px, poses_3d, sref = [s.poses_2d[:: d.train_stride].astype(np.float64) for s in seqs], None, None
         constant = universal_constant(poses_2d_px, depth)
         head_mm = REFERENCE_HEAD_ROOT_MM
@@ -51,12 +54,13 @@ def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
         from ..data.formats import read_keypoints
 
         kp = read_keypoints(d.path_2d)
+        up = [tilted_up(cfg.rotation.assumed_tilt_deg)]
         poses_2d_px, poses_3d, sref = [kp.poses.astype(np.float64)], None, None
         constant = universal_constant(poses_2d_px, depth)
         head_mm = REFERENCE_HEAD_ROOT_MM
         desc = f"2D keypoints {d.path_2d} ({len(kp.poses)} frames, no 3D)"
     norm_constant = constant if d.normalisation == "universal" else None
     x = [normalise(p, d.normalisation, norm_constant, depth) for p in poses_2d_px]
-    frames = PoseFrames.from_sequences(x, poses_3d, sref)
+    frames = PoseFrames.from_sequences(x, poses_3d, sref, up)
     return TrainingData(frames, {"mode": d.normalisation, "constant": norm_constant, "depth": depth},
                         head_mm, poses_3d is not None, desc)

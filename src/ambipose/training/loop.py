@@ -5,6 +5,7 @@ Read top to bottom: set-up, resume, the loop, the four kinds of step.
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import time
@@ -16,10 +17,11 @@ from tqdm import tqdm
 
 from .. import losses as L
 from ..config import ExperimentConfig
-from ..data.rotation import random_rotation
+from ..data.rotation import random_rotation, tilted_up
 from ..data.sampler import PairSampler
 from ..errors import AmbiposeError
 from ..io import atomic_write_text
+from ..models.cycle import Cycle
 from ..models.networks import Discriminator
 from ..models.pose_model import PoseModel
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -27,7 +29,10 @@ from .data import TrainingData, prepare_training_data
 
 LOG_COLUMNS = ["epoch", "step", "kind",  # kind: the last step's kind; losses are means since the previous row
                "loss_2d", "loss_3d", "loss_adv", "loss_tmc", "loss_kl", "loss_bone",
-               "loss_disc", "loss_sup", "scale_mean", "scale_std", "lr", "seconds"]
+               "loss_disc", "disc_real", "disc_fake", "loss_sup", "scale_mean", "scale_std", "lr", "seconds",
+               # End of each epoch, on held frames of the training subjects with 3D (never used to
+               # train; empty for 2D-only data): see Trainer.diagnostics.
+               "val_mpjpe", "val_pa_mpjpe", "val_mirror_pa_mpjpe", "val_mirror_fraction"]
 
 
 class TrainingDiverged(AmbiposeError):
@@ -38,11 +43,12 @@ class TrainingDiverged(AmbiposeError):
 class Batch:
     x_t: torch.Tensor  # (B, 17, 2) normalised 2D at frame t
     x_k: torch.Tensor  # (B, 17, 2) at t + k (motion consistency)
-    x_l: torch.Tensor  # (B, 17, 2) at t + l (bone consistency)
+    x_l: torch.Tensor  # (B, 17, 2) at a random frame l >= bone_min_offset away (bone consistency)
     s_t: torch.Tensor | None  # (B,) reference scales (only for scale mode 'reference')
     s_k: torch.Tensor | None
     s_l: torch.Tensor | None
     y_t: torch.Tensor | None  # (B, 17, 3) ground-truth 3D (supervised baseline only)
+    up: torch.Tensor | None  # (B, 3) world vertical in each frame's camera frame
 
 
 class Trainer:
@@ -61,21 +67,26 @@ class Trainer:
         torch.manual_seed(t.seed)
         self.data = data or prepare_training_data(cfg)
         self.frames = self.data.frames.to(self.device)
-        self.k, self.l = cfg.loss.tmc_offset, cfg.loss.bone_offset
-        self.sampler = PairSampler(self.data.frames, max(self.k, self.l))
+        self.k = cfg.loss.tmc_offset
+        self.sampler = PairSampler(self.data.frames, self.k)
         self.gen = torch.Generator().manual_seed(t.seed)
 
         self.model = PoseModel(cfg.model, cfg.loss.prior_mean).to(self.device)
+        # The averaged copy that is validated and shipped (`final_model`); None when ema_decay is 0.
+        self.ema = copy.deepcopy(self.model).requires_grad_(False).eval() if t.ema_decay > 0 else None
         unsup = t.objective == "unsupervised"
-        self.disc = Discriminator(cfg.model.width, cfg.model.disc_blocks).to(self.device) if unsup and cfg.loss.w_adv > 0 else None
-        self.opts = {"lifter": torch.optim.Adam(self.model.lifter.parameters(), lr=t.lr)}
+        self.disc = (Discriminator(cfg.model.width, cfg.model.disc_blocks, cfg.model.disc_dropout).to(self.device)
+                     if unsup and cfg.loss.w_adv > 0 else None)
+        betas = (0.5, 0.9)  # the authors' GAN setting: a short momentum memory keeps the game responsive
+        self.opts = {"lifter": torch.optim.Adam(self.model.lifter.parameters(), lr=t.lr, betas=betas)}
         if self.model.scale is not None:
-            self.opts["scale"] = torch.optim.Adam(self.model.scale.parameters(), lr=t.lr)
+            self.opts["scale"] = torch.optim.Adam(self.model.scale.parameters(), lr=t.lr, betas=betas)
         if self.disc is not None:
-            self.opts["disc"] = torch.optim.Adam(self.disc.parameters(), lr=t.lr)
+            self.opts["disc"] = torch.optim.Adam(self.disc.parameters(), lr=t.disc_lr or t.lr, betas=betas)
         self.scheds = {k: torch.optim.lr_scheduler.ExponentialLR(o, gamma=t.lr_decay) for k, o in self.opts.items()}
         self.iters = t.iters_per_epoch or max(1, len(self.frames) // t.batch_size)
         self.epoch, self.step = 0, 0
+        self.lifter_steps_done = 0  # counts lifter/joint steps (the discriminator's cadence)
         self.seconds = 0.0  # training time so far, carried across resumes
 
     # ---- checkpoints -------------------------------------------------------------------------
@@ -88,11 +99,13 @@ class Trainer:
             "config": self.cfg.to_dict(),
             "normalisation": self.data.normalisation,
             "mm_per_unit": self.mm_per_unit(),
-            "model": self.model.state_dict(),
+            "model": self.final_model.state_dict(),  # what inference loads (the EMA weights if on)
+            "live_model": self.model.state_dict(),
             "disc": None if self.disc is None else self.disc.state_dict(),
             "optim": {k: o.state_dict() for k, o in self.opts.items()},
             "sched": {k: s.state_dict() for k, s in self.scheds.items()},
             "epoch": self.epoch, "step": self.step, "seconds": self.seconds,
+            "lifter_steps_done": self.lifter_steps_done,
             "rng": {"torch": torch.get_rng_state(), "sampler": self.gen.get_state()},
         }
 
@@ -100,7 +113,9 @@ class Trainer:
         if not self.last_path.exists():
             return False
         st = load_checkpoint(self.last_path)
-        self.model.load_state_dict(st["model"])
+        self.model.load_state_dict(st["live_model"] if "live_model" in st else st["model"])
+        if self.ema is not None:
+            self.ema.load_state_dict(st["model"])
         if self.disc is not None:
             self.disc.load_state_dict(st["disc"])
         for k, o in self.opts.items():
@@ -108,22 +123,44 @@ class Trainer:
         for k, s in self.scheds.items():
             s.load_state_dict(st["sched"][k])
         self.epoch, self.step, self.seconds = st["epoch"], st["step"], st["seconds"]
+        self.lifter_steps_done = int(st.get("lifter_steps_done", 0))
         torch.set_rng_state(st["rng"]["torch"])
         self.gen.set_state(st["rng"]["sampler"])
         self._truncate_log()
         return True
 
+    @property
+    def final_model(self) -> PoseModel:
+        """The model that is validated, checkpointed as `model` and shipped."""
+        return self.ema if self.ema is not None else self.model
+
+    def reset_ema(self) -> None:
+        """Start the average from the live weights (after loading --init weights)."""
+        if self.ema is not None:
+            self.ema.load_state_dict(self.model.state_dict())
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        if self.ema is None:
+            return
+        d = self.cfg.train.ema_decay
+        for e, p in zip(self.ema.parameters(), self.model.parameters()):
+            e.lerp_(p, 1.0 - d)
+        for e, b in zip(self.ema.buffers(), self.model.buffers()):
+            e.copy_(b)  # BatchNorm statistics: the live model's
+
     @torch.no_grad()
     def mm_per_unit(self, n: int = 8192) -> float:
         """Global scale protocol: mean ground-truth head-root length of the training subjects (mm)
         over the mean predicted head-root length on training inputs (model units)."""
-        was = self.model.training
-        self.model.eval()
+        model = self.final_model
+        was = model.training
+        model.eval()
         g = torch.Generator().manual_seed(1234)
         idx = torch.randint(len(self.frames), (min(n, len(self.frames)),), generator=g).to(self.device)
         sref = None if self.frames.sref is None else self.frames.sref[idx]
-        pred = self.model(self.frames.poses_2d[idx], sref)
-        self.model.train(was)
+        pred = model(self.frames.poses_2d[idx], sref)
+        model.train(was)
         head = (pred[:, 10] - pred[:, 0]).norm(dim=-1).mean().item()
         return float(self.data.head_root_mm / max(head, 1e-9))
 
@@ -189,6 +226,7 @@ class Trainer:
                 if max_steps is not None and self.step >= max_steps:
                     return self.last_path
                 kind, losses = self.train_step(it)
+                self.update_ema()
                 self.step += 1
                 if not all(math.isfinite(v) for v in losses.values()):
                     raise TrainingDiverged(
@@ -205,6 +243,12 @@ class Trainer:
                                "seconds": self.seconds + time.perf_counter() - t0})
                     bar.set_postfix({k.removeprefix("loss_"): f"{v:.4f}" for k, v in means.items() if k.startswith("loss")})
             self.seconds += time.perf_counter() - t0
+            diag = self.diagnostics()
+            if diag and self.rank == 0:
+                self._log({"epoch": self.epoch + 1, "step": self.step, "kind": "validation", **diag})
+                print(f"epoch {self.epoch + 1}: held training frames (3D unused in training): MPJPE "
+                      f"{diag['val_mpjpe']:.1f} mm, PA-MPJPE {diag['val_pa_mpjpe']:.1f} mm, depth-mirrored better "
+                      f"in {100 * diag['val_mirror_fraction']:.1f} % of frames", flush=True)
             for s in self.scheds.values():
                 s.step()
             self.epoch += 1
@@ -215,18 +259,44 @@ class Trainer:
                       f"checkpoint {self.last_path}", flush=True)
         return self.last_path
 
+    @torch.no_grad()
+    def diagnostics(self, n: int = 4096) -> dict[str, float]:
+        """Learning-curve figures on a fixed random set of training frames that have 3D (the 3D
+        is never used by unsupervised training): MPJPE under the global scale, PA-MPJPE, and the
+        mirror check (PA-MPJPE of the depth-negated prediction; fraction of frames where it is
+        better). {} when the data has no 3D."""
+        f = self.frames
+        if f.poses_3d is None:
+            return {}
+        from ..evaluation.metrics import mirror_fractions, mpjpe, pa_mpjpe
+
+        g = torch.Generator().manual_seed(4321)
+        idx = torch.randint(len(f), (min(n, len(f)),), generator=g).to(self.device)
+        model = self.final_model
+        was = model.training
+        model.eval()
+        sref = None if f.sref is None else f.sref[idx]
+        pred = (model(f.poses_2d[idx], sref) * self.mm_per_unit()).cpu().double().numpy()
+        model.train(was)
+        gt = f.poses_3d[idx].cpu().double().numpy()
+        mirror_pa, frac = mirror_fractions(pred, gt)
+        return {"val_mpjpe": float(mpjpe(pred, gt).mean()), "val_pa_mpjpe": float(pa_mpjpe(pred, gt).mean()),
+                "val_mirror_pa_mpjpe": mirror_pa, "val_mirror_fraction": frac}
+
     def _my_slice(self, t: torch.Tensor) -> torch.Tensor:
         n = len(t) // self.world_size
         return t[self.rank * n : (self.rank + 1) * n]
 
     def batch(self) -> Batch:
-        i = self._my_slice(self.sampler.sample(self.cfg.train.batch_size, self.gen)).to(self.device)
+        i_all = self.sampler.sample(self.cfg.train.batch_size, self.gen)
+        l_all = self.sampler.far(i_all, self.cfg.loss.bone_min_offset, self.gen)
+        i, l = self._my_slice(i_all).to(self.device), self._my_slice(l_all).to(self.device)
         f = self.frames
-        take = lambda t, o: None if t is None else t[i + o]  # noqa: E731
         ref = f.sref if self.cfg.model.scale == "reference" else None
+        take = lambda t, j: None if t is None else t[j]  # noqa: E731
         y = f.poses_3d if self.cfg.train.objective == "supervised" else None
-        return Batch(f.poses_2d[i], f.poses_2d[i + self.k], f.poses_2d[i + self.l],
-                     take(ref, 0), take(ref, self.k), take(ref, self.l), take(y, 0))
+        return Batch(f.poses_2d[i], f.poses_2d[i + self.k], f.poses_2d[l],
+                     take(ref, i), take(ref, i + self.k), take(ref, l), take(y, i), take(f.up, i))
 
     def train_step(self, it: int) -> tuple[str, dict[str, float]]:
         t, b = self.cfg.train, self.batch()
@@ -240,54 +310,79 @@ class Trainer:
             return "scale", self.scale_step(b)
         return "lifter", self.unsupervised_step(b, train_scale=False)
 
-    def _rotations(self, n: int) -> torch.Tensor:
-        r = self.cfg.rotation
-        return random_rotation(n, math.radians(r.azimuth_deg), math.radians(r.elevation_deg), math.radians(r.roll_deg),
-                               generator=self.gen, device=self.device)
+    def _rotations(self, up: torch.Tensor | None) -> torch.Tensor:
+        """(B, 3, 3) for this rank's slice; drawn for the global batch so N processes see what 1 does."""
+        r, n = self.cfg.rotation, self.cfg.train.batch_size
+        if up is None:
+            up = torch.tensor(tilted_up(r.assumed_tilt_deg), device=self.device).expand(n // self.world_size, 3)
+        up_all = up.repeat(self.world_size, 1)  # only the angles are drawn for the global batch
+        rot = random_rotation(n, math.radians(r.azimuth_deg), math.radians(r.elevation_deg), math.radians(r.roll_deg),
+                              generator=self.gen, device=self.device, up=up_all)
+        return self._my_slice(rot)
+
+    def _cycle_losses(self, b: Batch, s_t: torch.Tensor, s_k: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor, Cycle]:
+        """Eqs. 6-10 for the inputs scaled by s_t, s_k: returns (losses, weighted sum, cycle at t)."""
+        w, m = self.cfg.loss, self.model
+        in_t = m.lifter_input(b.x_t, s_t)
+        rot = self._rotations(b.up)
+        clip = self.cfg.rotation.clip_2d
+        c_t = m.cycle(in_t, rot, clip)
+        parts = {"loss_2d": L.loss_2d(c_t.back_2d, in_t), "loss_3d": L.loss_3d(c_t.relifted_3d, c_t.rotated_3d)}
+        if self.disc is not None:
+            parts["loss_adv"] = L.generator_adv(self.disc(c_t.rotated_2d))
+        if w.w_tmc > 0:
+            c_k = m.cycle(m.lifter_input(b.x_k, s_k), rot, clip)
+            parts["loss_tmc"] = L.motion_consistency(c_t.pose_3d, c_k.pose_3d, c_t.relifted_3d, c_k.relifted_3d, rot)
+        weights = {"loss_2d": w.w_2d, "loss_3d": w.w_3d, "loss_adv": w.w_adv, "loss_tmc": w.w_tmc}
+        return parts, sum(weights[k] * v for k, v in parts.items()), c_t
+
+    def _scale_losses(self, b: Batch, s_t: torch.Tensor, pose_t: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Eqs. 12-13: KL of the batch's scales to the prior, bone consistency of frames t and l."""
+        m, w = self.model, self.cfg.loss
+        s_l = m.scales(b.x_l, b.s_l)
+        pose_l = m.lift(m.lifter_input(b.x_l, s_l), s_l)
+        if m.scale_mode == "3d":
+            pose_t = pose_t * s_t[:, None, None]
+        return {"loss_bone": L.bone_consistency(pose_t, pose_l),
+                "loss_kl": L.kl_gaussian(torch.cat([s_t, s_l]), w.prior_mean, w.prior_std)}
 
     def unsupervised_step(self, b: Batch, train_scale: bool) -> dict[str, float]:
         """Lifter step (scale frozen) or joint step (both trained): Eqs. 6-10, plus 12-13 if joint."""
-        w, m, D = self.cfg.loss, self.model, self.model.depth
+        w, m = self.cfg.loss, self.model
         if m.scale is not None and not train_scale:
             m.scale.eval()  # frozen: no dropout noise on the scales the lifter sees
         with torch.set_grad_enabled(train_scale):
             s_t, s_k = m.scales(b.x_t, b.s_t), m.scales(b.x_k, b.s_k)
-        in_t, in_k = m.lifter_input(b.x_t, s_t), m.lifter_input(b.x_k, s_k)
-        rot = self._my_slice(self._rotations(len(in_t) * self.world_size))
-        c_t = L.cycle(m.lifter, in_t, rot, D)
-        c_k = L.cycle(m.lifter, in_k, rot, D) if w.w_tmc > 0 else None
-        parts = L.lifter_losses(c_t, c_k, in_t, rot, self.disc)
-        weights = {"loss_2d": w.w_2d, "loss_3d": w.w_3d, "loss_adv": w.w_adv, "loss_tmc": w.w_tmc}
-        total = sum(weights[k] * v for k, v in parts.items())
+        parts, total, c_t = self._cycle_losses(b, s_t, s_k)
         if train_scale and m.scale is not None:
-            parts.update(self._scale_losses(b, s_t))
+            parts.update(self._scale_losses(b, s_t, c_t.pose_3d))
             total = total + w.w_kl * parts["loss_kl"] + w.w_bone * parts["loss_bone"]
         names = ["lifter"] + (["scale"] if train_scale and m.scale is not None else [])
         self._optimise(total, names)
-        if self.disc is not None:
-            d_loss = L.discriminator_loss(self.disc, in_t.detach(), c_t.rotated_2d)
-            self._optimise(d_loss, ["disc"])
-            parts["loss_disc"] = d_loss
+        self.lifter_steps_done += 1
+        if self.disc is not None and self.lifter_steps_done % self.cfg.train.disc_every == 0:
+            parts.update(self.discriminator_step(b.x_t, c_t.rotated_2d.detach()))
         return _floats(parts, s_t)
 
-    def _scale_losses(self, b: Batch, s_t: torch.Tensor) -> dict[str, torch.Tensor]:
-        m = self.model
-        s_l = m.scales(b.x_l, b.s_l)
-        pose_t = m.lift(m.lifter_input(b.x_t, s_t), s_t)
-        pose_l = m.lift(m.lifter_input(b.x_l, s_l), s_l)
-        w = self.cfg.loss
-        return {"loss_bone": L.bone_consistency(pose_t, pose_l),
-                "loss_kl": L.kl_gaussian(torch.cat([s_t, s_l]), w.prior_mean, w.prior_std)}
+    def discriminator_step(self, real_2d: torch.Tensor, fake_2d: torch.Tensor) -> dict[str, torch.Tensor]:
+        """LSGAN update. Real samples are the unscaled inputs (as the authors'), fakes the
+        synthetic views; each pose is scored on its own (no BatchNorm in the discriminator)."""
+        real, fake = self.disc(real_2d), self.disc(fake_2d)
+        loss = L.discriminator_adv(real, fake)
+        self._optimise(loss, ["disc"])
+        return {"loss_disc": loss, "disc_real": real.mean(), "disc_fake": fake.mean()}
 
     def scale_step(self, b: Batch) -> dict[str, float]:
-        """Scale step (lifter frozen, in eval mode so dropout does not jitter the bone lengths)."""
+        """Scale step, Eq. 13: the scale module trained by L_kl + L_bone and by the lifter's own
+        losses through the frozen lifter (in eval mode, so dropout does not jitter the poses)."""
         m, w = self.model, self.cfg.loss
         m.lifter.eval()
         m.lifter.requires_grad_(False)
         try:
-            s_t = m.scales(b.x_t, b.s_t)
-            parts = self._scale_losses(b, s_t)
-            self._optimise(w.w_kl * parts["loss_kl"] + w.w_bone * parts["loss_bone"], ["scale"])
+            s_t, s_k = m.scales(b.x_t, b.s_t), m.scales(b.x_k, b.s_k)
+            parts, total, c_t = self._cycle_losses(b, s_t, s_k)
+            parts.update(self._scale_losses(b, s_t, c_t.pose_3d))
+            self._optimise(total + w.w_kl * parts["loss_kl"] + w.w_bone * parts["loss_bone"], ["scale"])
         finally:
             m.lifter.requires_grad_(True)
             m.lifter.train()

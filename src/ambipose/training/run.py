@@ -9,6 +9,7 @@ import torch
 from ..config import ExperimentConfig
 from ..errors import InputError
 from .checkpoint import load_checkpoint, save_checkpoint
+from ..models.pose_model import upgrade_state_dict
 from .loop import Trainer
 
 
@@ -34,9 +35,10 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
     elif init:
         st = load_checkpoint(init)
         try:
-            trainer.model.load_state_dict({k: v.float() for k, v in st["model"].items()})
+            trainer.model.load_state_dict(upgrade_state_dict(st["model"], cfg.loss.prior_mean))
         except RuntimeError as e:
             raise InputError(f"{init}: weights do not fit this config's model ({str(e).splitlines()[0][:160]})") from None
+        trainer.reset_ema()
         say(f"initialised from {init}")
     procs = f", {trainer.world_size} processes x {cfg.train.batch_size // trainer.world_size} samples" if trainer.world_size > 1 else ""
     say(f"training '{cfg.name}' on {trainer.data.description}: {len(trainer.frames)} frames, "
