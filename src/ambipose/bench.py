@@ -87,18 +87,19 @@ def training_flops(cfg: ExperimentConfig) -> dict[str, float]:
     1 x forward (input gradient only) where frozen weights pass a gradient through.
 
     Lifter step: the lifter runs 2 lifts per cycle and 2 cycles (frames t and t+k) = 4 forwards,
-    trained (x3); the frozen scale module 2 forwards without gradient (x1); the discriminator
-    1 forward in the generator loss (x3: its weights get gradients there too) and 2 in its own
-    step (x3). Scale step: the scale module 2 forwards (x3), the frozen lifter 2 forwards that
-    pass gradients to the scales (x2).
+    trained (x3); the frozen scale module 2 forwards without gradient (x1); the frozen
+    discriminator 1 forward in the generator loss (x2: input gradient only), and its own update
+    (2 forwards, x3) every `disc_every` lifter steps. Scale step: the scale module 3 forwards
+    (frames t, t+k and the bone frame l; x3), the frozen lifter the same 4 cycle lifts plus the
+    lift of frame l, passing gradients to the scales (x2), the frozen discriminator 1 forward (x2).
     """
     m = PoseModel(cfg.model, cfg.loss.prior_mean)
     f_lift, f_scale = linear_flops(m.lifter), linear_flops(m.scale)
     unsup = cfg.train.objective == "unsupervised"
     f_disc = linear_flops(Discriminator(cfg.model.width, cfg.model.disc_blocks)) if unsup and cfg.loss.w_adv > 0 else 0
     lifts = 4 if cfg.loss.w_tmc > 0 else 2
-    lifter_step = 3 * lifts * f_lift + 2 * f_scale + 3 * f_disc + 2 * 3 * f_disc
-    scale_step = (3 * 2 * f_scale + 2 * 2 * f_lift) if m.scale is not None else 0.0
+    lifter_step = 3 * lifts * f_lift + 2 * f_scale + 2 * f_disc + 2 * 3 * f_disc / cfg.train.disc_every
+    scale_step = (3 * 3 * f_scale + 2 * (lifts + 1) * f_lift + 2 * f_disc) if m.scale is not None else 0.0
     n = cfg.train.lifter_steps
     cycle = n * lifter_step + scale_step
     steps = n + (1 if m.scale is not None else 0)

@@ -143,11 +143,15 @@ class Trainer:
     def update_ema(self) -> None:
         if self.ema is None:
             return
-        d = self.cfg.train.ema_decay
+        # Warm-up: early on the average must not drag the random initialisation along.
+        d = min(self.cfg.train.ema_decay, (1.0 + self.step) / (10.0 + self.step))
         for e, p in zip(self.ema.parameters(), self.model.parameters()):
             e.lerp_(p, 1.0 - d)
         for e, b in zip(self.ema.buffers(), self.model.buffers()):
-            e.copy_(b)  # BatchNorm statistics: the live model's
+            if e.is_floating_point():
+                e.lerp_(b, 1.0 - d)  # BatchNorm statistics averaged like the weights they go with
+            else:
+                e.copy_(b)
 
     @torch.no_grad()
     def mm_per_unit(self, n: int = 8192) -> float:
@@ -246,7 +250,7 @@ class Trainer:
             diag = self.diagnostics()
             if diag and self.rank == 0:
                 self._log({"epoch": self.epoch + 1, "step": self.step, "kind": "validation", **diag})
-                print(f"epoch {self.epoch + 1}: held training frames (3D unused in training): MPJPE "
+                print(f"epoch {self.epoch + 1}: training-subject frames (their 3D unused in training): MPJPE "
                       f"{diag['val_mpjpe']:.1f} mm, PA-MPJPE {diag['val_pa_mpjpe']:.1f} mm, depth-mirrored better "
                       f"in {100 * diag['val_mirror_fraction']:.1f} % of frames", flush=True)
             for s in self.scheds.values():
@@ -329,7 +333,9 @@ class Trainer:
         c_t = m.cycle(in_t, rot, clip)
         parts = {"loss_2d": L.loss_2d(c_t.back_2d, in_t), "loss_3d": L.loss_3d(c_t.relifted_3d, c_t.rotated_3d)}
         if self.disc is not None:
+            self.disc.requires_grad_(False)  # frozen here: its weight gradients would be wasted work
             parts["loss_adv"] = L.generator_adv(self.disc(c_t.rotated_2d))
+            self.disc.requires_grad_(True)
         if w.w_tmc > 0:
             c_k = m.cycle(m.lifter_input(b.x_k, s_k), rot, clip)
             parts["loss_tmc"] = L.motion_consistency(c_t.pose_3d, c_k.pose_3d, c_t.relifted_3d, c_k.relifted_3d, rot)
