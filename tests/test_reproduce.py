@@ -34,7 +34,7 @@ def test_every_table_config_loads_with_paper_defaults(table):
     for row in spec.rows:
         cfg = load_config(CONFIGS / table / f"{row}.yaml")
         assert cfg.name == row and cfg.description.startswith(tag), row
-        assert (cfg.train.epochs, cfg.model.width, cfg.model.blocks, cfg.train.batch_size) == (200, 1024, 5, 1024)
+        assert (cfg.train.epochs, cfg.model.width, cfg.model.blocks, cfg.train.batch_size, cfg.train.lr) == (200, 1024, 5, 512, 1.5e-4)
         assert cfg.data.input_2d == "gt"
 
 
