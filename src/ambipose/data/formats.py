@@ -4,7 +4,7 @@
 - COCO keypoint JSON (MMPose, Detectron2, AlphaPose results lists; COCO-style
   {"annotations", "images"} files; MMPose 1.x {"instance_info": [{"frame_id", "instances"}]}),
 - an OpenPose folder of per-frame `*_keypoints.json` files (or one such file),
-- VideoPose3D custom `data_2d_custom_*.npz` files (these unpickle: open trusted files only),
+- VideoPose3D custom `data_2d_custom_*.npz` files (pickled dicts, read with a restricted unpickler),
 - plain arrays in .npy / .npz / .csv,
 and returns the poses in the Human3.6M-17 order (see `joint_maps`), with every absent or
 low-confidence joint filled by linear interpolation over time and flagged in `missing`.
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from .safe_npz import load_npz_restricted
 from .joint_maps import JOINT_MAPS, LAYOUT_NUM_JOINTS, LAYOUTS, describe_rule, to_h36m17
 from .skeleton import JOINT_NAMES, NUM_JOINTS
 
@@ -123,8 +124,9 @@ def read_keypoints(
             `person_id`, VideoPose3D video name (str) or index (int). None: the highest-scoring
             person in each frame / the first video.
         max_missing: raise if more than this fraction of all T x 17 joints is missing.
-        allow_pickle: VideoPose3D custom files hold pickled dicts; unpickling can run code, so
-            open only files you trust, or pass False to refuse them.
+        allow_pickle: VideoPose3D custom files hold pickled dicts. They are unpickled by a
+            restricted unpickler that admits only containers, numbers, strings and arrays (a
+            crafted file cannot run code); pass False to refuse pickled files altogether.
 
     Raises:
         InputError: "<path>: <problem>" for anything wrong with the file or the request.
@@ -742,15 +744,13 @@ def _is_pickled(p: Path, d: Any, key: str) -> bool:
 
 
 def _read_vp3d(p: Path, layout: str, track: int | str | None) -> _Raw:
-    """VideoPose3D `data_2d_custom_*.npz`: pickled dicts (trusted files only)."""
-    d = _open_npz(p, allow_pickle=True)
+    """VideoPose3D `data_2d_custom_*.npz`: pickled dicts, read with a restricted unpickler that
+    refuses anything but containers, numbers, strings and arrays (`data/safe_npz.py`)."""
+    d = load_npz_restricted(p)
     try:
-        with d:
-            pos = _npz_member(p, d, "positions_2d").item()
-            meta = _npz_member(p, d, "metadata").item() if "metadata" in d.files else {}
-    except InputError:
-        raise
-    except Exception as e:  # unpickling arbitrary bytes can raise anything
+        pos = d["positions_2d"].item()
+        meta = d["metadata"].item() if "metadata" in d else {}
+    except (KeyError, AttributeError, ValueError) as e:
         raise InputError(f"{p}: not a readable VideoPose3D custom file ({type(e).__name__}: "
                          f"{_short(e)})") from None
     if not isinstance(pos, dict) or not pos:

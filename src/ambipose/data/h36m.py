@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import InputError
 from ..settings import h36m_root
 from .camera import Camera, load_h36m_cameras
+from .safe_npz import load_npz_restricted
 from .skeleton import NUM_JOINTS, sh16_to_h36m17
 
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
@@ -62,11 +63,11 @@ def action_class(action: str) -> str:
     return {"TakingPhoto": "Photo", "WalkingDog": "WalkDog", "WalkingTogether": "WalkTogether"}.get(base, base)
 
 
-def _load_npz(path: Path, allow_pickle: bool = False) -> np.lib.npyio.NpzFile:
+def _load_npz(path: Path) -> np.lib.npyio.NpzFile:
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
-        return np.load(path, allow_pickle=allow_pickle)
+        return np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
         raise InputError(f"{path}: not a readable npz file ({e})") from None
 
@@ -156,19 +157,19 @@ def load_videopose3d(
     world metres) and `data_2d_h36m_gt.npz` / `data_2d_h36m_cpn_ft_h36m_dbb.npz` (`positions_2d`:
     subject -> action -> list of 4 (N, 17, 2) pixel arrays, cameras in `CAMERA_IDS` order).
 
-    These files hold Python objects, so they are read with `allow_pickle=True`: only open files
-    you trust (VideoPose3D's own preparation scripts write them).
+    These files hold pickled Python objects; they are read with a restricted unpickler that
+    admits only containers, numbers, strings and arrays (`data/safe_npz.py`).
     """
     path_3d, path_2d = Path(path_3d), Path(path_2d)
     cams = load_h36m_cameras(cameras_json or h36m_root() / "h36m_cameras.json")
     try:
-        pos3 = _load_npz(path_3d, allow_pickle=True)["positions_3d"].item()
-    except KeyError:
-        raise InputError(f"{path_3d}: no 'positions_3d' (not a VideoPose3D 3D file)") from None
+        pos3 = load_npz_restricted(path_3d)["positions_3d"].item()
+    except (KeyError, ValueError, AttributeError):
+        raise InputError(f"{path_3d}: no readable 'positions_3d' (not a VideoPose3D 3D file)") from None
     try:
-        pos2 = _load_npz(path_2d, allow_pickle=True)["positions_2d"].item()
-    except KeyError:
-        raise InputError(f"{path_2d}: no 'positions_2d' (not a VideoPose3D 2D file)") from None
+        pos2 = load_npz_restricted(path_2d)["positions_2d"].item()
+    except (KeyError, ValueError, AttributeError):
+        raise InputError(f"{path_2d}: no readable 'positions_2d' (not a VideoPose3D 2D file)") from None
     if not isinstance(pos3, dict) or not isinstance(pos2, dict):
         raise InputError(f"{path_3d}: positions are not a subject -> action dictionary")
     try:
