@@ -117,7 +117,7 @@ def test_checkpoint_with_pickle_payload_does_not_execute(tmp_path):
     assert r.returncode == 2
     np.save(tmp_path / "anything.npy", synthetic_clip(frames=5)["poses_2d"])
     r = _run_cli("lift", "anything.npy", "--checkpoint", str(evil), "--out", "o.npz", cwd=tmp_path)
-    assert r.returncode == 2 and "refused to load" in r.stderr
+    assert r.returncode == 2 and "not an ambipose checkpoint: it holds a pickled posix.system" in r.stderr
     assert not (tmp_path / "PWNED").exists()
 
 
@@ -141,3 +141,52 @@ def test_fine_tune_from_a_checkpoint_and_mismatched_init(tiny_model, walk_2d, tm
     assert main(["train", "--config", str(wide), "--data-2d", str(walk_2d), "--init", str(tiny_model),
                  "--out", str(tmp_path / "bad"), "--no-progress", "--device", "cpu"]) == 2
     assert "weights do not fit this config's model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("yaml_text, extra, expect", [
+    ("", [], "the config is empty"),
+    ("# only a comment\n", [], "the config is empty"),
+    ("data: {source: h36m}\n", ["--data-2d", "{w}"], "data.source is 'h36m' but the command line gives '2d-file'"),
+])
+def test_train_refuses_empty_or_conflicting_configs(tmp_path, walk_2d, capsys, yaml_text, extra, expect):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml_text)
+    args = ["train", "--config", str(cfg), "--out", str(tmp_path / "run"), "--no-progress"] + [a.replace("{w}", str(walk_2d)) for a in extra]
+    assert main(args) == 2
+    assert expect in capsys.readouterr().err
+    assert not (tmp_path / "run" / "log.csv").exists()
+
+
+def test_train_refuses_to_clobber_a_run_unless_told(tiny_model, walk_2d, tmp_path, capsys):
+    cfg, run = tiny_model.parents[1] / "tiny.yaml", tiny_model.parent
+    before = (run / "log.csv").read_text()
+    base = ["train", "--config", str(cfg), "--data-2d", str(walk_2d), "--out", str(run), "--no-progress", "--device", "cpu"]
+    assert main(base) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (run / "log.csv").read_text() == before  # untouched
+    fresh = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(run, fresh)
+    assert main(base[:6] + [str(fresh)] + base[7:] + ["--overwrite"]) == 0
+    rows = (fresh / "log.csv").read_text().splitlines()
+    assert sum(r.startswith("epoch,") for r in rows) == 1  # one run's log, not two appended
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; see the read-only folder check below")
+def test_unwritable_out_is_one_line(tiny_model, walk_2d, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    r = _run_cli("lift", str(walk_2d), "--checkpoint", str(tiny_model), "--out", str(ro / "x.npz"), cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_out_path_that_is_a_folder_is_one_line(tiny_model, walk_2d, tmp_path):
+    """An --out that cannot be written (here: an existing folder's place taken by a file's parent
+    being a file) gives one line and exit 2, never a traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = _run_cli("lift", str(walk_2d), "--checkpoint", str(tiny_model), "--out", str(blocker / "x.npz"), cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert len([line for line in r.stderr.splitlines() if line.startswith("ambipose")]) == 1

@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     except AmbiposeError as e:
         print(f"ambipose {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # unwritable output, full disk, a folder where a file was expected, ...
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ambipose {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"ambipose {args.command}: interrupted", file=sys.stderr)
         return 130

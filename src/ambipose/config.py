@@ -231,8 +231,16 @@ def load_config(path: str | Path, overrides: dict | None = None) -> ExperimentCo
         raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a text file") from None
+    if raw == {}:
+        raise InputError(f"{path}: the config is empty (an experiment needs at least a name or one setting; "
+                         f"see configs/full.yaml)")
     if not isinstance(raw, dict):
         raise InputError(f"{path}: the top level must be a mapping")
+    data = raw.get("data")
+    new_source = (overrides or {}).get("data", {}).get("source")
+    if new_source and isinstance(data, dict) and data.get("source") not in (None, new_source):
+        raise InputError(f"{path}: data.source is {data.get('source')!r} but the command line gives "
+                         f"{new_source!r} data (--data-2d); use a config made for it, e.g. configs/own_2d.yaml")
     if "name" not in raw:
         raw["name"] = path.stem
     for section, values in (overrides or {}).items():

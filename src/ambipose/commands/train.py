@@ -16,6 +16,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/full.yaml")
     p.add_argument("--out", default=None, help="run folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt if it exists")
+    p.add_argument("--overwrite", action="store_true", help="start from scratch in an --out folder that already holds a run")
     p.add_argument("--data-2d", default=None, help="train on your own 2D keypoint file (no 3D anywhere)")
     p.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
@@ -42,5 +43,6 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
-    run_training(cfg, out, resume=args.resume, device=args.device, init=args.init, progress=not args.no_progress)
+    run_training(cfg, out, resume=args.resume, device=args.device, init=args.init, progress=not args.no_progress,
+                 overwrite=args.overwrite)
     return 0

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "forbidden object"
-        raise InputError(f"{path}: refused to load: the checkpoint holds objects beyond tensors and plain values ({first[:200]})") from None
+        text = str(e)
+        m = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f"a pickled {m.group(1)}" if m else "pickled Python objects"
+        raise InputError(f"{path}: not an ambipose checkpoint: it holds {what}, which a safe load refuses to "
+                         f"run (ambipose checkpoints hold only tensors and plain values; torch.save(model) "
+                         f"files are not supported)") from None
     except Exception as e:  # noqa: BLE001 - any parse failure of an untrusted file is a bad file
         raise InputError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:

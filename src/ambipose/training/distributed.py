@@ -154,11 +154,11 @@ def init_process_group(device: str = "auto", rank: int | None = None, world_size
 
 def run_distributed(cfg: ExperimentConfig, out: Path, device: str = "auto", resume: bool = False,
                     init: str | None = None, progress: bool = True, data: TrainingData | None = None,
-                    max_steps: int | None = None) -> Path:
+                    max_steps: int | None = None, overwrite: bool = False) -> Path:
     """One distributed training run (this process's part), then rank 0 writes `<out>/model.pt`
     (same layout as `ambipose train`). Call after `init_process_group`."""
     trainer = DistributedTrainer(cfg, out, device=device, data=data, progress=progress)
-    final = run_training(cfg, out, resume=resume, init=init, trainer=trainer, max_steps=max_steps)
+    final = run_training(cfg, out, resume=resume, init=init, trainer=trainer, max_steps=max_steps, overwrite=overwrite)
     dist.barrier()  # nobody exits (tearing down the group) before rank 0 has written
     return final
 
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                                     init_method=f"tcp://127.0.0.1:{free_port()}" if standalone else "env://")
         try:
             run_distributed(cfg, Path(args.out) if args.out else Path("runs") / cfg.name, device=device,
-                            resume=args.resume, init=args.init, progress=not args.no_progress)
+                            resume=args.resume, init=args.init, progress=not args.no_progress, overwrite=args.overwrite)
         finally:
             dist.destroy_process_group()
     except AmbiposeError as e:

@@ -13,6 +13,9 @@ from ..models.pose_model import upgrade_state_dict
 from .loop import Trainer
 
 
+RUN_FILES = ("last.pt", "log.csv", "model.pt")
+
+
 def pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -23,10 +26,21 @@ def pick_device(device: str) -> str:
 
 def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device: str = "auto",
                  init: str | None = None, progress: bool = True, trainer: Trainer | None = None,
-                 max_steps: int | None = None) -> Path:
+                 max_steps: int | None = None, overwrite: bool = False) -> Path:
     """Train (resuming if asked), then write `<out>/model.pt`: weights, config, normalisation and
     the global mm-per-unit constant, without optimiser state. `trainer` may be a prepared
-    (e.g. distributed) Trainer; only its rank 0 prints and writes."""
+    (e.g. distributed) Trainer; only its rank 0 prints and writes.
+
+    A folder that already holds a run is continued only with `resume` and replaced only with
+    `overwrite`; otherwise InputError (a second run would silently clobber the first)."""
+    existing = [out / n for n in RUN_FILES if (out / n).exists()]
+    if existing and not resume:
+        if not overwrite:
+            raise InputError(f"{out} already holds a run ({', '.join(p.name for p in existing)}); pass --resume to "
+                             f"continue it or --overwrite to start again from scratch")
+        if trainer is None or trainer.rank == 0:
+            for p in existing:
+                p.unlink()
     trainer = trainer or Trainer(cfg, out, device=pick_device(device), progress=progress)
     main = trainer.rank == 0
     say = (lambda msg: print(msg, flush=True)) if main else (lambda msg: None)
