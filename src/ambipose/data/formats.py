@@ -807,6 +807,19 @@ def _plain_array(p: Path, arr: np.ndarray, what: str, layout: str) -> _Raw:
     return _Raw(pts, sc, lay)
 
 
+def keypoints_from_array(array: np.ndarray, layout: str = "auto", min_score: float = 0.3,
+                         max_missing: float = 0.5, name: str = "<array>") -> Keypoints2D:
+    """An in-memory (T, J, 2) or (T, J, 3) array (x, y[, confidence]) -> Keypoints2D, exactly as
+    `read_keypoints` treats a plain .npy file (same layouts, missing-joint filling, checks)."""
+    if layout != "auto" and layout not in LAYOUTS:
+        raise InputError(f"{name}: unknown layout {layout!r} (expected auto, {', '.join(LAYOUTS)})")
+    arr = np.asarray(array)
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise InputError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    p = Path(name)
+    return _finish(p, _plain_array(p, arr.astype(np.float64), "the array", layout), min_score, max_missing)
+
+
 # --------------------------------------------------------------------------------------------
 # CSV
 
