@@ -190,3 +190,25 @@ def test_out_path_that_is_a_folder_is_one_line(tiny_model, walk_2d, tmp_path):
     r = _run_cli("lift", str(walk_2d), "--checkpoint", str(tiny_model), "--out", str(blocker / "x.npz"), cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert len([line for line in r.stderr.splitlines() if line.startswith("ambipose")]) == 1
+
+
+@pytest.mark.parametrize("fill", [0.0, 5.0])
+def test_degenerate_poses_are_one_line(tmp_path, fill):
+    f = tmp_path / "flat.npy"
+    np.save(f, np.full((10, 17, 2), fill))
+    r = _run_cli("lift", str(f), "--out", str(tmp_path / "o.npz"), cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "all joints on one point" in r.stderr
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_all_zero_frames_count_as_missing(tmp_path):
+    poses = synthetic_clip(frames=30, seed=1)["poses_2d"]
+    poses[5:7] = 0.0
+    f = tmp_path / "gaps.npy"
+    np.save(f, poses)
+    from ambipose.data.formats import read_keypoints
+
+    with pytest.warns(UserWarning, match="2 of 30 frames have all joints on one point"):
+        kp = read_keypoints(f)
+    assert kp.missing[5:7].all() and not kp.missing[:5].any()
+    assert (np.abs(kp.poses[5:7]) > 1).all()  # filled from the neighbours, not left at 0

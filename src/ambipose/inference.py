@@ -78,7 +78,11 @@ class PoseLifter:
     def adapt_constant(self, poses_2d: np.ndarray) -> float:
         """Universal constant for new footage: the dataset-wide rule (mean head-root = 1/D) applied
         to this input, so camera distance and resolution of the new footage do not matter."""
-        return universal_constant(poses_2d, self.depth)
+        try:
+            return universal_constant(poses_2d, self.depth)
+        except ValueError:
+            raise InputError("the input's head and hip coincide in every frame: cannot normalise it "
+                             "(is the joint layout right? see --layout)") from None
 
     def lift_normalised(self, x: np.ndarray, sref: np.ndarray | None = None, batch_size: int = 4096,
                         progress: bool = False) -> LiftResult:

@@ -258,6 +258,18 @@ def _finish(p: Path, raw: _Raw, min_score: float, max_missing: float) -> Keypoin
     if biggest > MAX_ABS_COORD:
         raise InputError(f"{p}: coordinates up to {biggest:.3g}, beyond "
                          f"+-{MAX_ABS_COORD:g}: corrupt file?")
+    # A frame whose joints all sit on one point (all zeros: "nobody detected") is no pose.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with no valid joint: all-NaN slices
+        spread = np.nanmax(pts, axis=1) - np.nanmin(pts, axis=1)  # (T, 2)
+    seen = (~np.isnan(pts).any(axis=-1)).sum(axis=1)  # valid joints per frame
+    degenerate = (seen >= 2) & ~(np.nan_to_num(spread, nan=0.0) > 0).any(axis=-1)
+    pts[degenerate] = np.nan
+    if degenerate.all():
+        raise InputError(f"{p}: every frame has all joints on one point (e.g. all zeros): no pose to lift")
+    if degenerate.any():
+        warnings.warn(f"{p}: {int(degenerate.sum())} of {len(pts)} frames have all joints on one point "
+                      f"(e.g. all zeros); treated as missing and filled from their neighbours", stacklevel=3)
     poses, out_sc = to_h36m17(pts, sc, raw.layout)
     missing = np.isnan(poses).any(axis=-1)
 
