@@ -639,3 +639,32 @@ def test_generic_errors(tmp_path):
     assert len(read_keypoints(tmp_path / "k.txt", format="csv")) == 2  # whitespace-separated
     with pytest.raises(ValueError, match="max_missing"):
         read_keypoints(tmp_path / "k.txt", format="csv", max_missing=2.0)
+
+
+# H36M-17 joints that stand in for each COCO-17 joint (nose, eyes and ears from the head).
+H36M_FOR_COCO = [9, 10, 10, 10, 10, 11, 14, 12, 15, 13, 16, 4, 1, 5, 2, 6, 3]
+
+
+def test_coco_ordered_array_without_layout_is_refused_with_the_fix(tmp_path):
+    from ambipose.data.synthetic import synthetic_clip
+
+    h36m = synthetic_clip(frames=40, seed=4)["poses_2d"]
+    f = tmp_path / "coco.npy"
+    np.save(f, h36m[:, H36M_FOR_COCO])
+    with pytest.raises(InputError, match="pass --layout coco17"):
+        read_keypoints(f)
+    kp = read_keypoints(f, layout="coco17")  # the fix works
+    assert (kp.poses[:, 10, 1] < kp.poses[:, 0, 1]).mean() > 0.9  # head above hip
+    np.save(tmp_path / "h36m.npy", h36m)
+    read_keypoints(tmp_path / "h36m.npy")  # the right order passes silently
+
+
+def test_y_up_array_is_warned(tmp_path):
+    from ambipose.data.synthetic import synthetic_clip
+
+    h36m = synthetic_clip(frames=40, seed=4)["poses_2d"].copy()
+    h36m[..., 1] *= -1  # y pointing up
+    f = tmp_path / "yup.npy"
+    np.save(f, h36m)
+    with pytest.warns(UserWarning, match="upright in only"):
+        read_keypoints(f)

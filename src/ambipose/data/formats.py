@@ -816,7 +816,39 @@ def _plain_array(p: Path, arr: np.ndarray, what: str, layout: str) -> _Raw:
         raise InputError(f"{p}: {what} has shape {arr.shape}, expected (T, J, 2) or (T, J, 3)")
     pts, sc = _split_xy(p, arr, what)
     lay = _resolve_layout(p, arr.shape[1], layout, default17="h36m17")
+    if layout == "auto" and lay == "h36m17":
+        _check_h36m_order(p, pts)
     return _Raw(pts, sc, lay)
+
+
+def _upright_share(pts: np.ndarray, top: list[int], hips: list[int], feet: list[int]) -> float:
+    """Share of frames (with those joints present) where the top joint is above the hips and the
+    feet below them in image coordinates (y down): (T, J, 2) -> [0, 1]."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        y_top = np.nanmean(pts[:, top, 1], axis=1)
+        y_hip = np.nanmean(pts[:, hips, 1], axis=1)
+        y_feet = np.nanmean(pts[:, feet, 1], axis=1)
+    ok = np.isfinite(y_top) & np.isfinite(y_hip) & np.isfinite(y_feet)
+    if ok.sum() < 10:  # too few frames to judge
+        return 1.0
+    return float(((y_top < y_hip) & (y_feet > y_hip))[ok].mean())
+
+
+def _check_h36m_order(p: Path, pts: np.ndarray) -> None:
+    """17 joints in a plain array are taken as Human3.6M-17 unless --layout says otherwise. COCO-17
+    arrays read that way come out upside down; refuse those with the fix, and warn when the
+    person is not upright in most frames either way (y pointing up, or a wrong layout)."""
+    h36m = _upright_share(pts, [10], [0], [3, 6])  # head, hip (root), ankles
+    if h36m >= 0.2:  # random joint positions score about 0.25
+        return
+    coco = _upright_share(pts, [0], [11, 12], [15, 16])  # nose, hips, ankles
+    if coco >= 0.8:
+        raise InputError(f"{p}: read as Human3.6M-17 order the head is below the hip in "
+                         f"{100 * (1 - h36m):.0f}% of frames, but as COCO-17 the person is upright in "
+                         f"{100 * coco:.0f}%: pass --layout coco17 (or --layout h36m17 to insist)")
+    warnings.warn(f"{p}: read as Human3.6M-17 order the person is upright in only {100 * h36m:.0f}% of "
+                  f"frames (image y must point down; pass --layout to name the joint order)", stacklevel=4)
 
 
 def keypoints_from_array(array: np.ndarray, layout: str = "auto", min_score: float = 0.3,
