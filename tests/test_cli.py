@@ -212,3 +212,28 @@ def test_all_zero_frames_count_as_missing(tmp_path):
         kp = read_keypoints(f)
     assert kp.missing[5:7].all() and not kp.missing[:5].any()
     assert (np.abs(kp.poses[5:7]) > 1).all()  # filled from the neighbours, not left at 0
+
+
+def test_normalised_input_needs_an_image_size(tmp_path, capsys):
+    poses = synthetic_clip(frames=30, seed=1)["poses_2d"]
+    f = tmp_path / "unit.npy"
+    np.save(f, poses / np.array([1000.0, 1000.0]))  # [0, 1] coordinates of a 1000x1000 image
+    lift = lambda out, *extra: main(["lift", str(f), "--out", str(tmp_path / out), "--quiet", *extra])  # noqa: E731
+    assert lift("a.npz") == 0
+    assert "warning: " in (err := capsys.readouterr().err) and "assuming a square image (pass --image-size W H" in err
+    assert lift("b.npz", "--image-size", "1000", "1000") == 0
+    assert "warning" not in capsys.readouterr().err
+    with np.load(tmp_path / "b.npz") as d:
+        assert json.loads(str(d["meta"]))["image_size"] == [1000, 1000]
+    # A non-square size changes the aspect ratio the lifter sees, hence the 3D.
+    assert lift("c.npz", "--image-size", "1500", "1000") == 0
+    with np.load(tmp_path / "b.npz") as b, np.load(tmp_path / "c.npz") as c:
+        assert np.abs(b["poses_3d"] - c["poses_3d"]).max() > 10.0
+
+
+def test_points_outside_the_image_are_reported(tmp_path, capsys):
+    poses = synthetic_clip(frames=30, seed=1)["poses_2d"]  # inside a 1000x1000 image
+    f = tmp_path / "p.npz"
+    np.savez(f, keypoints=poses, image_size=np.array([200, 200]))
+    assert main(["lift", str(f), "--out", str(tmp_path / "o.npz"), "--quiet"]) == 0
+    assert "30 of 30 frames have joints more than 10 % outside the stated 200x200 image" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 
 from . import __version__, commands
 from .errors import AmbiposeError
@@ -28,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+
+    def one_line_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+        print(f"ambipose {args.command}: warning: {message}", file=sys.stderr)
+
+    previous, warnings.showwarning = warnings.showwarning, one_line_warning
     try:
         return int(args.func(args) or 0)
     except AmbiposeError as e:
@@ -40,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ambipose {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":

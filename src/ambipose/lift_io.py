@@ -9,6 +9,7 @@ Human3.6M adult's head-root length as its unit; see docs/evaluation.md).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,23 +31,42 @@ class LiftedClip:
     meta: dict
 
 
-def prepare_pixels(kp) -> np.ndarray:
-    """Keypoints2D -> (T, 17, 2) pixel-like coordinates. Coordinates normalised to [0, 1] are
-    multiplied by the image size where known (so the aspect ratio is right); otherwise used as
-    they are (universal normalisation removes the overall scale)."""
-    if kp.units == "normalised" and kp.image_size:
-        return kp.poses * np.asarray(kp.image_size, dtype=kp.poses.dtype)
+def prepare_pixels(kp, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Keypoints2D -> (T, 17, 2) pixel coordinates. Coordinates normalised to [0, 1] are multiplied
+    by the image size (`image_size` if given, else the file's), so the aspect ratio is right;
+    without any size they are used as they are, which is right only for square images (warned).
+    Pixel inputs far outside the stated image are reported in one warning."""
+    size = image_size or kp.image_size
+    if kp.units == "normalised":
+        if size:
+            return kp.poses * np.asarray(size, dtype=kp.poses.dtype)
+        warnings.warn(f"{kp.source}: coordinates are normalised to [0, 1] and the file states no image size; "
+                      f"assuming a square image (pass --image-size W H if it is not)", stacklevel=2)
+        return kp.poses
+    if size:
+        w, h = size
+        x, y = kp.poses[..., 0], kp.poses[..., 1]
+        outside = ((x < -0.1 * w) | (x > 1.1 * w) | (y < -0.1 * h) | (y > 1.1 * h)).any(axis=1)
+        if outside.any():
+            first = np.nonzero(outside)[0][:5].tolist()
+            warnings.warn(f"{kp.source}: {int(outside.sum())} of {len(outside)} frames have joints more than 10 % "
+                          f"outside the stated {w}x{h} image (first frames {first}): wrong --image-size, "
+                          f"rotated video or bad detections?", stacklevel=2)
     return kp.poses
 
 
-def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True) -> LiftedClip:
+def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True,
+                   image_size: tuple[int, int] | None = None) -> LiftedClip:
     """Lift a `Keypoints2D` with a `PoseLifter`.
 
     constant: "auto" applies the universal rule (mean head-root = 1/D) to this input, right for
     footage from another camera or resolution; "training" reuses the training data's constant,
     right for the training cameras (e.g. Human3.6M test videos).
+    image_size: (width, height) in pixels, overriding the file's (needed for [0, 1] coordinates).
     """
-    pixels = prepare_pixels(kp)
+    if image_size is not None and (len(image_size) != 2 or min(image_size) <= 0):
+        raise InputError(f"image size must be two positive numbers (width, height), got {image_size}")
+    pixels = prepare_pixels(kp, image_size)
     mode = lifter.normalisation["mode"]
     if constant == "auto" and mode == "universal":
         c = lifter.adapt_constant(pixels)
@@ -57,7 +77,7 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     res = lifter.lift(pixels, constant=c, batch_size=batch_size, progress=progress)
     meta = {
         "source": kp.source, "source_layout": kp.layout, "input_units": kp.units,
-        "image_size": list(kp.image_size) if kp.image_size else None, "fps": kp.fps,
+        "image_size": list(image_size or kp.image_size or []) or None, "fps": kp.fps,
         "checkpoint": lifter.source, "normalisation": mode,
         "normalisation_constant": c if c is not None else lifter.normalisation.get("constant"),
         "mm_per_unit": lifter.mm_per_unit, "units_3d": "mm", "frame_3d": FRAME_NOTE,

@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--track", default=None, help="which person/video in a multi-person or multi-video file")
     p.add_argument("--constant", choices=["auto", "training"], default="auto",
                    help="normalisation constant: from this input (auto) or the training data's")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), default=None,
+                   help="image width and height in pixels (overrides the file's; needed for [0, 1] coordinates)")
     p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--device", default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -33,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--batch-size must be >= 1")
     kp = read_keypoints(args.input, format=args.format, layout=args.layout, min_score=args.min_score, track=args.track)
     lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
-    clip = lift_keypoints(lifter, kp, constant=args.constant, batch_size=args.batch_size, progress=not args.quiet)
+    clip = lift_keypoints(lifter, kp, constant=args.constant, batch_size=args.batch_size, progress=not args.quiet,
+                          image_size=tuple(args.image_size) if args.image_size else None)
     write_result(clip, args.out)
     if not args.quiet:
         n, filled = len(clip.poses_3d), int(clip.missing.sum())
