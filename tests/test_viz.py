@@ -199,3 +199,24 @@ def test_embed_json_escapes_script_end() -> None:
     text = embed_json({"s": "</script><!-- x"})
     assert "</" not in text and "<!--" not in text
     assert json.loads(text) == {"s": "</script><!-- x"}
+
+
+def test_html_view_caps_and_strides_frames(tmp_path, capsys):
+    from ambipose.cli import main
+    from ambipose.commands.view import HTML_DEFAULT_MAX_FRAMES
+    from ambipose.lift_io import LiftedClip, write_result
+    from ambipose.viz.html import extract_data
+
+    n = HTML_DEFAULT_MAX_FRAMES + 10
+    rng = np.random.default_rng(0)
+    clip = LiftedClip(rng.normal(size=(n, 17, 2)).astype(np.float32) * 100 + 500,
+                      rng.normal(size=(n, 17, 3)).astype(np.float32) * 300, np.ones(n, np.float32),
+                      np.zeros((n, 17), bool), {"fps": 50.0})
+    res = write_result(clip, tmp_path / "long.npz")
+    assert main(["view", str(res), "--out", str(tmp_path / "a.html")]) == 0
+    assert f"shows the first {HTML_DEFAULT_MAX_FRAMES}" in capsys.readouterr().err
+    assert extract_data((tmp_path / "a.html").read_text())["frames"] == HTML_DEFAULT_MAX_FRAMES
+    assert main(["view", str(res), "--out", str(tmp_path / "b.html"), "--stride", "10", "--max-frames", "7"]) == 0
+    data = extract_data((tmp_path / "b.html").read_text())
+    assert data["frames"] == 7 and data["fps"] == 5.0
+    np.testing.assert_allclose(np.array(data["poses_3d"][1], dtype=float), clip.poses_3d[10], atol=0.1)

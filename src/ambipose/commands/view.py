@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 
 
+# An HTML page embeds every frame as JSON: past ~5,000 frames (a few MB) browsers get sluggish.
+HTML_DEFAULT_MAX_FRAMES = 5000
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("view", help="animate a result of `ambipose lift`: 2D input beside the 3D skeleton")
     p.add_argument("result", help="result .npz or .json written by `ambipose lift`")
     p.add_argument("--out", required=True, help="clip.gif, clip.mp4 (needs ffmpeg) or clip.html (rotate with the mouse)")
     p.add_argument("--fps", type=float, default=None, help="playback rate (default: the input's, else 25)")
-    p.add_argument("--max-frames", type=int, default=None, help="GIF/MP4 only: stop after this many frames")
-    p.add_argument("--stride", type=int, default=1, help="GIF/MP4 only: draw every n-th frame")
+    p.add_argument("--max-frames", type=int, default=None,
+                   help=f"stop after this many frames (default: all for GIF/MP4, {HTML_DEFAULT_MAX_FRAMES} for HTML)")
+    p.add_argument("--stride", type=int, default=1, help="draw every n-th frame")
     p.set_defaults(func=run)
 
 
@@ -28,10 +33,21 @@ def run(args: argparse.Namespace) -> int:
         size = None
     out = Path(args.out)
     title = Path(str(clip.meta.get("source", args.result))).name
+    if args.stride < 1 or (args.max_frames is not None and args.max_frames < 1):
+        raise InputError("--stride and --max-frames must be >= 1")
     if out.suffix.lower() == ".html":
+        import warnings
+
         from ..viz.html import save_html
 
-        save_html(clip.poses_2d, clip.poses_3d, out, fps=fps, title=title, image_size=size, meta=clip.meta)
+        p2, p3 = clip.poses_2d[:: args.stride], clip.poses_3d[:: args.stride]
+        cap = args.max_frames or HTML_DEFAULT_MAX_FRAMES
+        if len(p2) > cap:
+            if args.max_frames is None:
+                warnings.warn(f"{args.result}: {len(p2)} frames; the HTML page shows the first {cap} "
+                              f"(use --stride or --max-frames to choose)", stacklevel=2)
+            p2, p3 = p2[:cap], p3[:cap]
+        save_html(p2, p3, out, fps=fps / args.stride, title=title, image_size=size, meta=clip.meta)
     elif out.suffix.lower() in (".gif", ".mp4"):
         from ..viz.animate import save_animation
 
