@@ -56,17 +56,22 @@ def prepare_pixels(kp, image_size: tuple[int, int] | None = None) -> np.ndarray:
 
 
 def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True,
-                   image_size: tuple[int, int] | None = None) -> LiftedClip:
+                   image_size: tuple[int, int] | None = None, smooth: int | None = None) -> LiftedClip:
     """Lift a `Keypoints2D` with a `PoseLifter`.
 
     constant: "auto" applies the universal rule (mean head-root = 1/D) to this input, right for
     footage from another camera or resolution; "training" reuses the training data's constant,
     right for the training cameras (e.g. Human3.6M test videos).
     image_size: (width, height) in pixels, overriding the file's (needed for [0, 1] coordinates).
+    smooth: Savitzky-Golay window in frames for the 2D before lifting (None: no filtering).
     """
     if image_size is not None and (len(image_size) != 2 or min(image_size) <= 0):
         raise InputError(f"image size must be two positive numbers (width, height), got {image_size}")
     pixels = prepare_pixels(kp, image_size)
+    if smooth:
+        from .data.filters import savgol_smooth
+
+        pixels = savgol_smooth(pixels, smooth)
     mode = lifter.normalisation["mode"]
     if constant == "auto" and mode == "universal":
         c = lifter.adapt_constant(pixels)
@@ -78,7 +83,7 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     meta = {
         "source": kp.source, "source_layout": kp.layout, "input_units": kp.units,
         "image_size": list(image_size or kp.image_size or []) or None, "fps": kp.fps,
-        "checkpoint": lifter.source, "normalisation": mode,
+        "checkpoint": lifter.source, "normalisation": mode, "smoothing_window": smooth,
         "normalisation_constant": c if c is not None else lifter.normalisation.get("constant"),
         "mm_per_unit": lifter.mm_per_unit, "units_3d": "mm", "frame_3d": FRAME_NOTE,
         "joint_names": list(JOINT_NAMES), "parents": list(PARENTS),

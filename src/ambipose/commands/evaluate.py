@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", choices=["global", "per-frame-gt", "authors"], default="global",
                    help="scale protocol (see docs/evaluation.md): global (headline, no test 3D), per-frame-gt, authors")
     p.add_argument("--stride", type=int, default=1, help="evaluate every n-th test frame (1 = all 50 fps frames)")
+    p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
+                   help="Savitzky-Golay filter of each test video's 2D over this many 50 fps frames first (as lift --smooth)")
     p.add_argument("--json", default=None, help="write the full result (per action, all metrics) here")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=run)
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         title = f"baseline {args.baseline}, {args.input} 2D"
     else:
         lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
-        result = evaluate_checkpoint(lifter, args.input, args.scale, args.stride)
+        result = evaluate_checkpoint(lifter, args.input, args.scale, args.stride, smooth=args.smooth)
         title = f"{args.checkpoint}, {args.input} 2D"
     print(format_table(result, title))
     if args.json:

@@ -13,9 +13,14 @@ BASELINES = ("zero-depth", "mean-pose")
 
 
 def evaluate_checkpoint(lifter, input_2d: str, protocol: str, stride: int = 1, progress: bool = True,
-                        sequences: list[Sequence] | None = None) -> dict:
-    """Evaluate a `PoseLifter` on the Human3.6M test subjects."""
-    seqs = sequences if sequences is not None else load_h36m("test", input_2d, stride=stride)
+                        sequences: list[Sequence] | None = None, smooth: int | None = None) -> dict:
+    """Evaluate a `PoseLifter` on the Human3.6M test subjects. `smooth`: Savitzky-Golay window
+    (frames of the 50 fps video, before striding) applied to each video's 2D first."""
+    seqs = sequences if sequences is not None else load_h36m("test", input_2d, stride=1 if smooth else stride)
+    if smooth:
+        from ..data.filters import savgol_smooth
+
+        seqs = [_strided(s, savgol_smooth(s.poses_2d, smooth), stride) for s in seqs]
     needs_ref = lifter.cfg.model.scale == "reference"
     # The universal constant of the *training* 2D (same detector), stored in the checkpoint; the
     # reference-scale ceiling uses it too.
@@ -29,8 +34,14 @@ def evaluate_checkpoint(lifter, input_2d: str, protocol: str, stride: int = 1, p
 
     out = evaluate_sequences(predict, seqs, protocol, lifter.mm_per_unit, progress)
     out.update({"input_2d": input_2d, "stride": stride, "model": lifter.source,
-                "uses_3d_at_test": needs_ref})
+                "uses_3d_at_test": needs_ref, "smoothing_window": smooth})
     return out
+
+
+def _strided(seq: Sequence, poses_2d: np.ndarray, stride: int) -> Sequence:
+    from dataclasses import replace
+
+    return replace(seq, poses_2d=poses_2d[::stride], poses_3d=seq.poses_3d[::stride], fps=seq.fps / stride)
 
 
 def _train_constant(input_2d: str, depth: float) -> float:
