@@ -668,3 +668,20 @@ def test_y_up_array_is_warned(tmp_path):
     np.save(f, h36m)
     with pytest.warns(UserWarning, match="upright in only"):
         read_keypoints(f)
+
+
+def test_person_switches_and_detection_jumps_are_reported(tmp_path):
+    from ambipose.data.synthetic import synthetic_clip
+
+    poses = synthetic_clip(frames=40, seed=4)["poses_2d"].copy()
+    np.save(tmp_path / "smooth.npy", poses)
+    import warnings as _w
+
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        read_keypoints(tmp_path / "smooth.npy")  # a real walk: no jump reported
+    poses[10:20] += np.array([600.0, 0.0])  # frames 10..19 are someone else, far to the right
+    poses[30, 13] += 400.0  # one wrist detection off by 400 px
+    np.save(tmp_path / "switch.npy", poses)
+    with pytest.warns(UserWarning, match=r"4 of 40 frames jump .*first frames \[10, 20, 30, 31\]"):
+        read_keypoints(tmp_path / "switch.npy")

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import InputError
 from .safe_npz import load_npz_restricted
 from .joint_maps import JOINT_MAPS, LAYOUT_NUM_JOINTS, LAYOUTS, describe_rule, to_h36m17
-from .skeleton import JOINT_NAMES, NUM_JOINTS
+from .skeleton import HEAD, JOINT_NAMES, NUM_JOINTS, ROOT
 
 __all__ = ["Keypoints2D", "read_keypoints", "FORMATS", "LAYOUTS"]
 
@@ -286,6 +286,7 @@ def _finish(p: Path, raw: _Raw, min_score: float, max_missing: float) -> Keypoin
                          f"min_score={min_score:g} in all {T} frames")
     _fill_gaps(poses, missing)
 
+    _report_jumps(p, poses)
     # After filling, every coordinate is finite; missing joints were interpolated from valid ones,
     # so the largest magnitude is that of a valid coordinate.
     units = "normalised" if _max_abs(poses) <= NORMALISED_LIMIT else "pixels"
@@ -294,6 +295,25 @@ def _finish(p: Path, raw: _Raw, min_score: float, max_missing: float) -> Keypoin
         poses=poses.astype(np.float32), scores=scores, missing=missing,
         image_size=raw.image_size, fps=raw.fps, units=units, source=str(p), layout=raw.layout,
     )
+
+
+def _report_jumps(p: Path, poses: np.ndarray) -> None:
+    """One warning for frames where the person (hip) or one of its joints relative to the hip moves
+    by more than the median head-hip length from one frame to the next: a switch to another person
+    in a multi-person file, or a detection error that would go straight into the 3D. (T, 17, 2)."""
+    if len(poses) < 3:
+        return
+    size = np.median(np.linalg.norm(poses[:, HEAD] - poses[:, ROOT], axis=-1))
+    if not size > 0:
+        return
+    centred = poses - poses[:, ROOT : ROOT + 1]
+    move = np.linalg.norm(np.diff(poses[:, ROOT], axis=0), axis=-1)  # (T-1,)
+    reshape = np.linalg.norm(np.diff(centred, axis=0), axis=-1).max(axis=1)  # (T-1,) worst joint
+    jumps = np.nonzero((move > size) | (reshape > size))[0] + 1
+    if len(jumps):
+        warnings.warn(f"{p}: {len(jumps)} of {len(poses)} frames jump by more than a head-hip length from the frame "
+                      f"before (first frames {jumps[:5].tolist()}): another person (pass --track) or detection "
+                      f"errors (try --smooth)", stacklevel=3)
 
 
 def _max_abs(arr: np.ndarray, chunk: int = 65536) -> float:
