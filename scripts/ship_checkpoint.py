@@ -29,14 +29,16 @@ def main() -> None:
     for p in args.eval:
         r = json.loads(Path(p).read_text())
         evals.append({k: r.get(k) for k in ("input_2d", "scale_protocol", "stride", "frames", "mpjpe", "pa_mpjpe",
-                                            "n_mpjpe", "action_mean_mpjpe", "action_mean_pa_mpjpe")})
+                                            "n_mpjpe", "action_mean_mpjpe", "action_mean_pa_mpjpe",
+                                            "mirror_fraction", "smoothing_window")})
     provenance = {
         "trained_from": args.model, "config_name": st["config"]["name"], "steps": st.get("step"),
         "training_minutes": round(float(st.get("seconds", 0.0)) / 60, 1),
         "training_command": f"ambipose train --config configs/{st['config']['name']}.yaml",
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads visible, torch {torch.__version__}",
         "date": date.today().isoformat(), "data": "Human3.6M S1,S5,S6,S7,S8 (2D only used by the losses; "
-        "3D of the training subjects only for the global mm-per-unit constant)", "evaluations": evals,
+        "3D of the training subjects only for the global mm-per-unit constant and the logged "
+        "validation curves, never for a gradient)", "evaluations": evals,
     }
     out = compact_checkpoint(args.model, args.out, provenance)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
