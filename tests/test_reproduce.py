@@ -144,7 +144,8 @@ def fake_report() -> dict:
         if row in ("l2d_l3d_ladv", "plus_bone"):
             off = 10.0 if row == "l2d_l3d_ladv" else 0.0
             entry["ours"] = {"global": _fake_result(101.25 + off, 55.5, 95.0),
-                             "per-frame-gt": _fake_result(90.04 + off, 55.5, 95.0)}
+                             "per-frame-gt": _fake_result(90.04 + off, 55.5, 95.0),
+                             "authors": _fake_result(104.96 + off, 55.5, 95.0)}
             entry["training"] = {"epochs": 10, "steps": 5000, "train_seconds": 2700.0}
         rows.append(entry)
     return {"table": "table3", "title": "Table 3: loss ablation", "budget": "cpu", "budget_description": "CPU budget",
@@ -160,9 +161,9 @@ def test_markdown_puts_paper_and_our_figures_side_by_side():
              for ln in md.splitlines() if ln.startswith("| `")}
     assert list(lines) == [f"`{r}`" for r in R.TABLES["table3"].rows]
     full = lines["`plus_bone`"]
-    # what | paper MPJPE | paper PA | ours MPJPE global | ours MPJPE per-frame-gt | PA | N | training
-    assert full[1:7] == ["85.3 †", "42.0 †", "101.2", "90.0", "55.5", "95.0"]
-    assert full[7] == "10 epochs, 5000 steps, 45 min"
+    # what | paper MPJPE | paper PA | ours MPJPE global | per-frame-gt | authors | PA | N | training
+    assert full[1:8] == ["85.3 †", "42.0 †", "101.2", "90.0", "105.0", "55.5", "95.0"]
+    assert full[8] == "10 epochs, 5000 steps, 45 min"
     assert lines["`l2d_l3d_ladv`"][1:5] == ["n/r", "n/r", "111.2", "100.0"]
     assert lines["`plus_tmc`"][1:7] == ["n/r", "n/r", "not run", "not run", "not run", "not run"]
     header = next(ln for ln in md.splitlines() if ln.startswith("| row"))
@@ -220,15 +221,15 @@ def test_evaluations_are_cached_beside_the_model(tmp_path, monkeypatch):
     monkeypatch.setattr(h36m_eval, "evaluate_checkpoint", fake_eval)
     quiet = dict(device="cpu", progress=False, log=lambda m: None)
     first = R.evaluate_run(model, "gt", 7, **quiet)
-    assert calls == ["global", "per-frame-gt"] and set(first) == {"global", "per-frame-gt"}
+    assert calls == ["global", "per-frame-gt", "authors"] and set(first) == {"global", "per-frame-gt", "authors"}
     assert (tmp_path / "eval_gt_global_stride7.json").is_file()
     R.evaluate_run(model, "gt", 7, **quiet)
-    assert len(calls) == 2  # cached
+    assert len(calls) == 3  # cached
     R.evaluate_run(model, "gt", 9, **quiet)
-    assert len(calls) == 4  # another stride is another evaluation
+    assert len(calls) == 6  # another stride is another evaluation
     model.write_bytes(b"new weights!")
     R.evaluate_run(model, "gt", 7, **quiet)
-    assert len(calls) == 6  # the model changed
+    assert len(calls) == 9  # the model changed
 
 
 def test_memo_lifter_lifts_each_input_once():
@@ -265,7 +266,7 @@ def test_a_table_without_models_reports_every_row_and_a_diverged_one(tmp_path, m
                                rows=["plus_tmc"], device="cpu", progress=False, log=lambda m: None)
     assert [r["status"] for r in report["rows"]] == ["not run", "failed", "not run", "not run"]
     md = (tmp_path / "out" / "table3_smoke.md").read_text()
-    assert "| failed | failed |" in md and md.count("| not run | not run |") == 3
+    assert "| failed | failed |" in md and md.count("| not run | not run |") == 6
     saved = json.loads((tmp_path / "out" / "table3_smoke.json").read_text())
     assert saved["rows"][1]["error"].startswith("non-finite") and saved["stride"] == 200
 
@@ -326,7 +327,7 @@ def test_smoke_reproduction_of_two_rows(smoke_table3, monkeypatch):
             assert res["scale_protocol"] == protocol and 0 < res["action_mean_pa_mpjpe"] < res["action_mean_mpjpe"] < 2000
         assert (Path(r["run"]) / "eval_gt_global_stride500.json").is_file()
     assert report["stride"] == 500 and report["machine"]["cpu_count"]
-    assert md.count("not run") == 8 and "| `plus_bone` |" in md and "85.3 †" in md
+    assert md.count("not run") == 10 and "| `plus_bone` |" in md and "85.3 †" in md
     # Re-running trains and evaluates nothing: models and evaluations are reused.
     import ambipose.evaluation.h36m_eval as h36m_eval
     import ambipose.training.run as run_mod
