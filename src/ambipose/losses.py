@@ -26,10 +26,6 @@ def sq_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((a - b) ** 2).sum(-1).mean()
 
 
-def root_centre(poses: torch.Tensor) -> torch.Tensor:
-    return poses - poses[:, :1]
-
-
 def bone_vectors(poses: torch.Tensor) -> torch.Tensor:
     """(B, 17, C) -> (B, 16, C): child minus parent for each bone."""
     return poses[:, BONE_CHILD] - poses[:, BONE_PARENT]
