@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import InputError
 from .safe_npz import load_npz_restricted
 from .joint_maps import JOINT_MAPS, LAYOUT_NUM_JOINTS, LAYOUTS, describe_rule, to_h36m17
-from .skeleton import HEAD, JOINT_NAMES, NUM_JOINTS, ROOT
+from .skeleton import JOINT_NAMES, NUM_JOINTS, ROOT, head_root_length, root_centre
 
 __all__ = ["Keypoints2D", "read_keypoints", "FORMATS", "LAYOUTS"]
 
@@ -303,10 +303,10 @@ def _report_jumps(p: Path, poses: np.ndarray) -> None:
     in a multi-person file, or a detection error that would go straight into the 3D. (T, 17, 2)."""
     if len(poses) < 3:
         return
-    size = np.median(np.linalg.norm(poses[:, HEAD] - poses[:, ROOT], axis=-1))
+    size = np.median(head_root_length(poses))
     if not size > 0:
         return
-    centred = poses - poses[:, ROOT : ROOT + 1]
+    centred = root_centre(poses)
     move = np.linalg.norm(np.diff(poses[:, ROOT], axis=0), axis=-1)  # (T-1,)
     reshape = np.linalg.norm(np.diff(centred, axis=0), axis=-1).max(axis=1)  # (T-1,) worst joint
     jumps = np.nonzero((move > size) | (reshape > size))[0] + 1

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-# World "up" in the camera frame of a camera tilted down by `tilt` (Y points down in the image).
+
 def tilted_up(tilt_deg: float) -> tuple[float, float, float]:
     """Unit vector of the world's vertical axis in the frame of a camera looking down by
     `tilt_deg` degrees (positive = looking down, as Human3.6M's 10-16 degrees)."""

@@ -30,8 +30,8 @@ from .data import TrainingData, prepare_training_data
 LOG_COLUMNS = ["epoch", "step", "kind",  # kind: the last step's kind; losses are means since the previous row
                "loss_2d", "loss_3d", "loss_adv", "loss_tmc", "loss_kl", "loss_bone",
                "loss_disc", "disc_real", "disc_fake", "loss_sup", "scale_mean", "scale_std", "lr", "seconds",
-               # End of each epoch, on held frames of the training subjects with 3D (never used to
-               # train; empty for 2D-only data): see Trainer.diagnostics.
+               # End of each epoch, on fixed frames of the training subjects whose 3D unsupervised
+               # training never reads (empty for 2D-only data): see Trainer.diagnostics.
                "val_mpjpe", "val_pa_mpjpe", "val_mirror_pa_mpjpe", "val_mirror_fraction"]
 
 
@@ -154,17 +154,24 @@ class Trainer:
                 e.copy_(b)
 
     @torch.no_grad()
-    def mm_per_unit(self, n: int = 8192) -> float:
-        """Global scale protocol: mean ground-truth head-root length of the training subjects (mm)
-        over the mean predicted head-root length on training inputs (model units)."""
+    def _predict_fixed(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The final model (eval mode) on a fixed random set of n training frames: (indices (n,),
+        root-centred predictions (n, 17, 3) in model units)."""
         model = self.final_model
         was = model.training
         model.eval()
-        g = torch.Generator().manual_seed(1234)
+        g = torch.Generator().manual_seed(seed)
         idx = torch.randint(len(self.frames), (min(n, len(self.frames)),), generator=g).to(self.device)
         sref = None if self.frames.sref is None else self.frames.sref[idx]
         pred = model(self.frames.poses_2d[idx], sref)
         model.train(was)
+        return idx, pred
+
+    @torch.no_grad()
+    def mm_per_unit(self, n: int = 8192) -> float:
+        """Global scale protocol: mean ground-truth head-root length of the training subjects (mm)
+        over the mean predicted head-root length on training inputs (model units)."""
+        _, pred = self._predict_fixed(n, seed=1234)
         head = (pred[:, 10] - pred[:, 0]).norm(dim=-1).mean().item()
         return float(self.data.head_root_mm / max(head, 1e-9))
 
@@ -274,14 +281,8 @@ class Trainer:
             return {}
         from ..evaluation.metrics import mirror_fractions, mpjpe, pa_mpjpe
 
-        g = torch.Generator().manual_seed(4321)
-        idx = torch.randint(len(f), (min(n, len(f)),), generator=g).to(self.device)
-        model = self.final_model
-        was = model.training
-        model.eval()
-        sref = None if f.sref is None else f.sref[idx]
-        pred = (model(f.poses_2d[idx], sref) * self.mm_per_unit()).cpu().double().numpy()
-        model.train(was)
+        idx, pred = self._predict_fixed(n, seed=4321)
+        pred = (pred * self.mm_per_unit()).cpu().double().numpy()
         gt = f.poses_3d[idx].cpu().double().numpy()
         mirror_pa, frac = mirror_fractions(pred, gt)
         return {"val_mpjpe": float(mpjpe(pred, gt).mean()), "val_pa_mpjpe": float(pa_mpjpe(pred, gt).mean()),
