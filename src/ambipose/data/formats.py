@@ -872,16 +872,20 @@ def _check_h36m_order(p: Path, pts: np.ndarray) -> None:
 
 
 def keypoints_from_array(array: np.ndarray, layout: str = "auto", min_score: float = 0.3,
-                         max_missing: float = 0.5, name: str = "<array>") -> Keypoints2D:
+                         max_missing: float = 0.5, name: str = "<array>",
+                         image_size: tuple[int, int] | None = None, fps: float | None = None) -> Keypoints2D:
     """An in-memory (T, J, 2) or (T, J, 3) array (x, y[, confidence]) -> Keypoints2D, exactly as
-    `read_keypoints` treats a plain .npy file (same layouts, missing-joint filling, checks)."""
+    `read_keypoints` treats a plain .npy file (same layouts, missing-joint filling, checks).
+    NaN marks an absent joint. image_size (width, height) in pixels and fps, where known, are kept."""
     if layout != "auto" and layout not in LAYOUTS:
         raise InputError(f"{name}: unknown layout {layout!r} (expected auto, {', '.join(LAYOUTS)})")
     arr = np.asarray(array)
     if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise InputError(f"{name}: expected real numbers, got dtype {arr.dtype}")
     p = Path(name)
-    return _finish(p, _plain_array(p, arr.astype(np.float64), "the array", layout), min_score, max_missing)
+    raw = _plain_array(p, arr.astype(np.float64), "the array", layout)
+    raw.image_size, raw.fps = image_size, fps
+    return _finish(p, raw, min_score, max_missing)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ and the first frame is drawn (or "error: ..." if drawing failed).
 
 from __future__ import annotations
 
+import base64
 import html as html_lib
 import json
 import math
@@ -80,9 +81,15 @@ def build_html(
     title: str = "ambipose",
     image_size: tuple[int, int] | None = None,
     meta: dict | None = None,
+    images: list[bytes | None] | None = None,
 ) -> str:
     """The page's text (see `save_html`)."""
     p2, p3 = check_clip(poses_2d, poses_3d)
+    if images is not None:
+        if len(images) != len(p2):
+            raise AmbiposeError(f"{len(images)} images for {len(p2)} frames")
+        if image_size is None:
+            raise AmbiposeError("video frames need the image size")
     side = ["L" if j in LEFT_JOINTS else "R" if j in RIGHT_JOINTS else "C" for j in range(len(PARENTS))]
     data = {
         "title": str(title),
@@ -95,6 +102,8 @@ def build_html(
         "meta": meta or {},
         "poses_2d": _to_json_list(p2),
         "poses_3d": _to_json_list(p3),
+        "images": None if images is None else [
+            None if im is None else "data:image/jpeg;base64," + base64.b64encode(im).decode("ascii") for im in images],
     }
     fields = {"TITLE": html_lib.escape(str(title)), "DATA_ID": DATA_ELEMENT_ID, "DATA": embed_json(data)}
     # One pass, so text inside the title or the data is never itself treated as a placeholder.
@@ -109,6 +118,7 @@ def save_html(
     title: str = "ambipose",
     image_size: tuple[int, int] | None = None,
     meta: dict | None = None,
+    images: list[bytes | None] | None = None,
 ) -> Path:
     """Write one self-contained HTML viewer for a clip, atomically; returns the path.
 
@@ -121,12 +131,14 @@ def save_html(
         image_size: (width, height) in pixels; when given the 2D view shows the image rectangle.
         meta: small JSON-serialisable dict shown under the player (e.g. model, sequence, MPJPE);
             values that are not JSON types are written as strings.
+        images: optional JPEG bytes per frame (None for a frame without one), drawn under the 2D
+            skeleton scaled to `image_size` (needed then): the video the keypoints came from.
 
     Coordinates are rounded to ~1/1000 of the data's extent (1 decimal for pixels or mm) to keep
     the file small; NaN joints are stored as null and not drawn.
     """
     out_path = Path(out_path)
-    atomic_write_text(out_path, build_html(poses_2d, poses_3d, fps, title, image_size, meta))
+    atomic_write_text(out_path, build_html(poses_2d, poses_3d, fps, title, image_size, meta, images))
     return out_path
 
 
@@ -235,11 +247,21 @@ _TEMPLATE = r"""<!DOCTYPE html>
     }
     var ALL = PAR.map(function (_, j) { return j; });
 
+    // Video frames (when the input was a video): JPEG data URLs drawn under the 2D skeleton.
+    var IMG = (D.images || []).map(function (u, t) {
+      if (!u) return null;
+      var im = new Image();
+      im.onload = function () { if (t === frame) draw2d(t); };
+      im.src = u;
+      return im;
+    });
     function draw2d(t) {
       var ctx = V2.ctx;
       ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, V2.w, V2.h);
       if (D.image_size) {
         var a = to2([0, 0]), b = to2(D.image_size);
+        var im = IMG[t];
+        if (im && im.complete && im.naturalWidth) ctx.drawImage(im, a[0], a[1], b[0] - a[0], b[1] - a[1]);
         ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.strokeRect(a[0], a[1], b[0] - a[0], b[1] - a[1]);
       }
       drawBones(ctx, P2[t].map(function (p) { return ok(p) ? to2(p) : null; }), ALL);
