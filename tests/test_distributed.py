@@ -165,5 +165,6 @@ def test_torchrun_entry_point(tmp_path: Path) -> None:
     lifter = PoseLifter.from_checkpoint(out / "model.pt")
     assert lifter.cfg.name == "ddp-e2e"
     rows = (out / "log.csv").read_text().strip().splitlines()
-    assert len(rows) == 1 + 3  # header + one row per step, written by rank 0 only
+    # header + one row per step + the epoch's validation row (plausibility), by rank 0 only
+    assert len(rows) == 1 + 3 + 1 and rows[-1].startswith("1,3,validation,")
     assert (out / "last.pt").is_file()

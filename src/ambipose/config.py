@@ -61,6 +61,9 @@ class LossConfig:
     # our normalisation (`ambipose data-stats`: 0.994 / 0.157; the paper reports 0.71 / 0.06 in its own).
     prior_mean: float = 0.99
     prior_std: float = 0.16
+    # In the scale step, divide L2D, L3D, L_tmc and L_bone by the scales they were computed at, so
+    # the step cannot lower them by shrinking every pose (only L_kl then sets the overall size).
+    scale_relative: bool = False
 
 
 @dataclass
@@ -95,6 +98,13 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None  # torch intra-op threads; None = torch's default
     log_every: int = 50
+    # Write as model.pt the epoch (or, with --init, possibly the initial weights) whose 3D is most
+    # plausible on the training clip (bone-length variation + left/right asymmetry, no 3D needed:
+    # evaluation/plausibility.py) instead of the last epoch. Meant for fine-tuning on own 2D.
+    keep_best: bool = False
+    # Discriminator-only steps before the lifter moves: with --init the discriminator starts from
+    # scratch, and its first, random verdicts would otherwise push a trained lifter around.
+    disc_warmup_steps: int = 0
 
 
 @dataclass

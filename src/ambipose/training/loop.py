@@ -32,7 +32,10 @@ LOG_COLUMNS = ["epoch", "step", "kind",  # kind: the last step's kind; losses ar
                "loss_disc", "disc_real", "disc_fake", "loss_sup", "scale_mean", "scale_std", "lr", "seconds",
                # End of each epoch, on fixed frames of the training subjects whose 3D unsupervised
                # training never reads (empty for 2D-only data): see Trainer.diagnostics.
-               "val_mpjpe", "val_pa_mpjpe", "val_mirror_pa_mpjpe", "val_mirror_fraction"]
+               "val_mpjpe", "val_pa_mpjpe", "val_mirror_pa_mpjpe", "val_mirror_fraction",
+               # End of each epoch, without any 3D: the predicted skeleton's bone-length variation
+               # over time (%), left/right asymmetry (%) and depth span (head-root lengths).
+               "plaus_bone_cv", "plaus_asymmetry", "plaus_depth_span"]
 
 
 class TrainingDiverged(AmbiposeError):
@@ -88,6 +91,11 @@ class Trainer:
         self.epoch, self.step = 0, 0
         self.lifter_steps_done = 0  # counts lifter/joint steps (the discriminator's cadence)
         self.seconds = 0.0  # training time so far, carried across resumes
+        # Fine-tuning watch (no 3D needed): signals of the starting weights, and the most
+        # plausible epoch so far ({"epoch", "score", ...signals}) when train.keep_best.
+        self.initial_plausibility: dict | None = None
+        self.best: dict | None = None
+        self.init_source: str | None = None  # set when the weights came from --init
 
     # ---- checkpoints -------------------------------------------------------------------------
     @property
@@ -106,6 +114,8 @@ class Trainer:
             "sched": {k: s.state_dict() for k, s in self.scheds.items()},
             "epoch": self.epoch, "step": self.step, "seconds": self.seconds,
             "lifter_steps_done": self.lifter_steps_done,
+            "best": self.best,
+            "initial_plausibility": self.initial_plausibility,
             "rng": {"torch": torch.get_rng_state(), "sampler": self.gen.get_state()},
         }
 
@@ -124,6 +134,8 @@ class Trainer:
             s.load_state_dict(st["sched"][k])
         self.epoch, self.step, self.seconds = st["epoch"], st["step"], st["seconds"]
         self.lifter_steps_done = int(st.get("lifter_steps_done", 0))
+        self.best = st.get("best")
+        self.initial_plausibility = st.get("initial_plausibility")
         torch.set_rng_state(st["rng"]["torch"])
         self.gen.set_state(st["rng"]["sampler"])
         self._truncate_log()
@@ -228,6 +240,11 @@ class Trainer:
             # Dropout draws from torch's global generator: give a fresh run its own seeded stream
             # (a resumed run restores the saved one instead).
             torch.manual_seed(t.seed + 1)
+            if self.init_source is not None and self.rank == 0:
+                self.initial_plausibility = self.plausibility_signals()
+                self._log({"epoch": 0, "step": 0, "kind": "validation", **self._plaus_row(self.initial_plausibility)})
+                if t.keep_best:
+                    self._consider_best(0, self.initial_plausibility)
         while self.epoch < t.epochs:
             bar = tqdm(range(self.iters), desc=f"epoch {self.epoch + 1}/{t.epochs}", disable=not self.progress,
                        leave=False, dynamic_ncols=True)
@@ -254,12 +271,18 @@ class Trainer:
                                "seconds": self.seconds + time.perf_counter() - t0})
                     bar.set_postfix({k.removeprefix("loss_"): f"{v:.4f}" for k, v in means.items() if k.startswith("loss")})
             self.seconds += time.perf_counter() - t0
-            diag = self.diagnostics()
-            if diag and self.rank == 0:
-                self._log({"epoch": self.epoch + 1, "step": self.step, "kind": "validation", **diag})
-                print(f"epoch {self.epoch + 1}: training-subject frames (their 3D unused in training): MPJPE "
-                      f"{diag['val_mpjpe']:.1f} mm, PA-MPJPE {diag['val_pa_mpjpe']:.1f} mm, depth-mirrored better "
-                      f"in {100 * diag['val_mirror_fraction']:.1f} % of frames", flush=True)
+            if self.rank == 0:
+                diag = self.diagnostics()
+                plaus = self.plausibility_signals()
+                self._log({"epoch": self.epoch + 1, "step": self.step, "kind": "validation", **diag,
+                           **self._plaus_row(plaus)})
+                if diag:
+                    print(f"epoch {self.epoch + 1}: training-subject frames (their 3D unused in training): MPJPE "
+                          f"{diag['val_mpjpe']:.1f} mm, PA-MPJPE {diag['val_pa_mpjpe']:.1f} mm, depth-mirrored "
+                          f"better in {100 * diag['val_mirror_fraction']:.1f} % of frames", flush=True)
+                self._report_plausibility(self.epoch + 1, plaus)
+                if t.keep_best:
+                    self._consider_best(self.epoch + 1, plaus)
             for s in self.scheds.values():
                 s.step()
             self.epoch += 1
@@ -288,6 +311,59 @@ class Trainer:
         return {"val_mpjpe": float(mpjpe(pred, gt).mean()), "val_pa_mpjpe": float(pa_mpjpe(pred, gt).mean()),
                 "val_mirror_pa_mpjpe": mirror_pa, "val_mirror_fraction": frac}
 
+    @torch.no_grad()
+    def plausibility_signals(self, n: int = 8192) -> dict[str, float]:
+        """Bone-length variation, left/right asymmetry and depth span of the final model's 3D on
+        every m-th training frame (at most n, so each video keeps its time order): no 3D needed."""
+        from ..evaluation.plausibility import plausibility
+
+        f, model = self.frames, self.final_model
+        idx = torch.arange(0, len(f), max(1, -(-len(f) // n)), device=self.device)
+        was = model.training
+        model.eval()
+        sref = None if f.sref is None else f.sref[idx]
+        pred = model(f.poses_2d[idx], sref)
+        model.train(was)
+        return plausibility(pred.cpu().double().numpy(), f.seq_index[idx].cpu().numpy())
+
+    @staticmethod
+    def _plaus_row(p: dict[str, float]) -> dict[str, float]:
+        return {"plaus_bone_cv": p["bone_cv_pct"], "plaus_asymmetry": p["asymmetry_pct"],
+                "plaus_depth_span": p["depth_span"]}
+
+    def _report_plausibility(self, epoch: int, p: dict[str, float]) -> None:
+        """One line per epoch; with --init, compared with the starting weights, and a warning when
+        the 3D has become clearly less plausible than it was."""
+        text = (f"bone-length variation {p['bone_cv_pct']:.1f} %, left/right asymmetry {p['asymmetry_pct']:.1f} %, "
+                f"depth span {p['depth_span']:.2f} head-root lengths")
+        p0 = self.initial_plausibility
+        if p0 is not None:
+            text += (f" (initial weights: {p0['bone_cv_pct']:.1f} %, {p0['asymmetry_pct']:.1f} %, "
+                     f"{p0['depth_span']:.2f})")
+        print(f"epoch {epoch}: 3D plausibility on the training 2D: {text}", flush=True)
+        if p0 is not None and _worse(p, p0):
+            import warnings
+
+            kept = " (train.keep_best keeps the better weights)" if self.cfg.train.keep_best else ""
+            warnings.warn(f"epoch {epoch}: the 3D is less plausible than with the initial weights (bone-length "
+                          f"variation {p0['bone_cv_pct']:.1f} -> {p['bone_cv_pct']:.1f} %, asymmetry "
+                          f"{p0['asymmetry_pct']:.1f} -> {p['asymmetry_pct']:.1f} %, depth span "
+                          f"{p0['depth_span']:.2f} -> {p['depth_span']:.2f}){kept}", stacklevel=2)
+
+    @property
+    def best_path(self) -> Path:
+        return self.out / "best.pt"
+
+    def _consider_best(self, epoch: int, p: dict[str, float]) -> None:
+        from ..evaluation.plausibility import plausibility_score
+
+        score = plausibility_score(p)
+        if self.best is None or score < self.best["score"]:
+            self.best = {"epoch": epoch, "score": score, **p}
+            st = self.state()
+            save_checkpoint(self.best_path, {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "model",
+                                                                 "epoch", "step", "seconds")})
+
     def _my_slice(self, t: torch.Tensor) -> torch.Tensor:
         n = len(t) // self.world_size
         return t[self.rank * n : (self.rank + 1) * n]
@@ -308,6 +384,8 @@ class Trainer:
         self.model.train()
         if t.objective == "supervised":
             return "supervised", self.supervised_step(b)
+        if self.disc is not None and self.step < t.disc_warmup_steps:
+            return "disc-warmup", self.disc_warmup_step(b)
         if t.schedule == "joint":
             return "joint", self.unsupervised_step(b, train_scale=True)
         scale_turn = self.model.scale is not None and it % (t.lifter_steps + 1) == t.lifter_steps
@@ -325,32 +403,42 @@ class Trainer:
                               generator=self.gen, device=self.device, up=up_all)
         return self._my_slice(rot)
 
-    def _cycle_losses(self, b: Batch, s_t: torch.Tensor, s_k: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor, Cycle]:
-        """Eqs. 6-10 for the inputs scaled by s_t, s_k: returns (losses, weighted sum, cycle at t)."""
+    def _cycle_losses(self, b: Batch, s_t: torch.Tensor, s_k: torch.Tensor,
+                      relative: bool = False) -> tuple[dict[str, torch.Tensor], torch.Tensor, Cycle]:
+        """Eqs. 6-10 for the inputs scaled by s_t, s_k: returns (losses, weighted sum, cycle at t).
+        relative: L2D, L3D and L_tmc measured in units of each pose's own scale (see
+        `LossConfig.scale_relative`); the poses themselves are unchanged."""
         w, m = self.cfg.loss, self.model
         in_t = m.lifter_input(b.x_t, s_t)
         rot = self._rotations(b.up)
         clip = self.cfg.rotation.clip_2d
         c_t = m.cycle(in_t, rot, clip)
-        parts = {"loss_2d": L.loss_2d(c_t.back_2d, in_t), "loss_3d": L.loss_3d(c_t.relifted_3d, c_t.rotated_3d)}
+        inv_t = 1.0 / s_t[:, None, None] if relative else 1.0  # (B, 1, 1)
+        parts = {"loss_2d": L.loss_2d(c_t.back_2d * inv_t, in_t * inv_t),
+                 "loss_3d": L.loss_3d(c_t.relifted_3d * inv_t, c_t.rotated_3d * inv_t)}
         if self.disc is not None:
             self.disc.requires_grad_(False)  # frozen here: its weight gradients would be wasted work
             parts["loss_adv"] = L.generator_adv(self.disc(c_t.rotated_2d))
             self.disc.requires_grad_(True)
         if w.w_tmc > 0:
             c_k = m.cycle(m.lifter_input(b.x_k, s_k), rot, clip)
-            parts["loss_tmc"] = L.motion_consistency(c_t.pose_3d, c_k.pose_3d, c_t.relifted_3d, c_k.relifted_3d, rot)
+            inv = 2.0 / (s_t + s_k)[:, None, None] if relative else 1.0  # one unit for both frames
+            parts["loss_tmc"] = L.motion_consistency(c_t.pose_3d * inv, c_k.pose_3d * inv,
+                                                     c_t.relifted_3d * inv, c_k.relifted_3d * inv, rot)
         weights = {"loss_2d": w.w_2d, "loss_3d": w.w_3d, "loss_adv": w.w_adv, "loss_tmc": w.w_tmc}
         return parts, sum(weights[k] * v for k, v in parts.items()), c_t
 
-    def _scale_losses(self, b: Batch, s_t: torch.Tensor, pose_t: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Eqs. 12-13: KL of the batch's scales to the prior, bone consistency of frames t and l."""
+    def _scale_losses(self, b: Batch, s_t: torch.Tensor, pose_t: torch.Tensor,
+                      relative: bool = False) -> dict[str, torch.Tensor]:
+        """Eqs. 12-13: KL of the batch's scales to the prior, bone consistency of frames t and l
+        (relative: in units of the pair's mean scale)."""
         m, w = self.model, self.cfg.loss
         s_l = m.scales(b.x_l, b.s_l)
         pose_l = m.lift(m.lifter_input(b.x_l, s_l), s_l)
         if m.scale_mode == "3d":
             pose_t = pose_t * s_t[:, None, None]
-        return {"loss_bone": L.bone_consistency(pose_t, pose_l),
+        inv = 2.0 / (s_t + s_l)[:, None, None] if relative else 1.0
+        return {"loss_bone": L.bone_consistency(pose_t * inv, pose_l * inv),
                 "loss_kl": L.kl_gaussian(torch.cat([s_t, s_l]), w.prior_mean, w.prior_std)}
 
     def unsupervised_step(self, b: Batch, train_scale: bool) -> dict[str, float]:
@@ -360,9 +448,10 @@ class Trainer:
             m.scale.eval()  # frozen: no dropout noise on the scales the lifter sees
         with torch.set_grad_enabled(train_scale):
             s_t, s_k = m.scales(b.x_t, b.s_t), m.scales(b.x_k, b.s_k)
-        parts, total, c_t = self._cycle_losses(b, s_t, s_k)
+        rel = train_scale and m.scale is not None and w.scale_relative
+        parts, total, c_t = self._cycle_losses(b, s_t, s_k, relative=rel)
         if train_scale and m.scale is not None:
-            parts.update(self._scale_losses(b, s_t, c_t.pose_3d))
+            parts.update(self._scale_losses(b, s_t, c_t.pose_3d, relative=rel))
             total = total + w.w_kl * parts["loss_kl"] + w.w_bone * parts["loss_bone"]
         names = ["lifter"] + (["scale"] if train_scale and m.scale is not None else [])
         self._optimise(total, names)
@@ -379,6 +468,14 @@ class Trainer:
         self._optimise(loss, ["disc"])
         return {"loss_disc": loss, "disc_real": real.mean(), "disc_fake": fake.mean()}
 
+    def disc_warmup_step(self, b: Batch) -> dict[str, float]:
+        """Only the discriminator learns (real inputs against the current lifter's synthetic views)."""
+        m = self.model
+        with torch.no_grad():
+            s_t = m.scales(b.x_t, b.s_t)
+            fake = m.cycle(m.lifter_input(b.x_t, s_t), self._rotations(b.up), self.cfg.rotation.clip_2d).rotated_2d
+        return _floats(self.discriminator_step(b.x_t, fake), s_t)
+
     def scale_step(self, b: Batch) -> dict[str, float]:
         """Scale step, Eq. 13: the scale module trained by L_kl + L_bone and by the lifter's own
         losses through the frozen lifter (in eval mode, so dropout does not jitter the poses)."""
@@ -387,8 +484,9 @@ class Trainer:
         m.lifter.requires_grad_(False)
         try:
             s_t, s_k = m.scales(b.x_t, b.s_t), m.scales(b.x_k, b.s_k)
-            parts, total, c_t = self._cycle_losses(b, s_t, s_k)
-            parts.update(self._scale_losses(b, s_t, c_t.pose_3d))
+            rel = w.scale_relative
+            parts, total, c_t = self._cycle_losses(b, s_t, s_k, relative=rel)
+            parts.update(self._scale_losses(b, s_t, c_t.pose_3d, relative=rel))
             self._optimise(total + w.w_kl * parts["loss_kl"] + w.w_bone * parts["loss_bone"], ["scale"])
         finally:
             m.lifter.requires_grad_(True)
@@ -413,6 +511,15 @@ class Trainer:
 
     def after_backward(self, names: list[str]) -> None:
         """Hook between backward and the optimiser step (gradient averaging across processes)."""
+
+
+def _worse(p: dict[str, float], p0: dict[str, float]) -> bool:
+    """Clearly less plausible than p0: bone variation + asymmetry up by a quarter (and 1 point),
+    or the depth span grown by half or shrunk by half."""
+    from ..evaluation.plausibility import plausibility_score
+
+    s, s0 = plausibility_score(p), plausibility_score(p0)
+    return s > max(1.25 * s0, s0 + 1.0) or not 0.5 * p0["depth_span"] <= p["depth_span"] <= 1.5 * p0["depth_span"]
 
 
 def _floats(parts: dict[str, torch.Tensor], s: torch.Tensor) -> dict[str, float]:

@@ -13,7 +13,7 @@ from ..models.pose_model import upgrade_state_dict
 from .loop import Trainer
 
 
-RUN_FILES = ("last.pt", "log.csv", "model.pt")
+RUN_FILES = ("last.pt", "log.csv", "model.pt", "best.pt")
 
 
 def pick_device(device: str) -> str:
@@ -53,6 +53,7 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
         except RuntimeError as e:
             raise InputError(f"{init}: weights do not fit this config's model ({str(e).splitlines()[0][:160]})") from None
         trainer.reset_ema()
+        trainer.init_source = str(init)
         say(f"initialised from {init}")
     procs = f", {trainer.world_size} processes x {cfg.train.batch_size // trainer.world_size} samples" if trainer.world_size > 1 else ""
     say(f"training '{cfg.name}' on {trainer.data.description}: {len(trainer.frames)} frames, "
@@ -60,8 +61,17 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
     trainer.fit(max_steps)
     final = out / "model.pt"
     if main:
-        st = trainer.state()
-        save_checkpoint(final, {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "model", "epoch", "step", "seconds")})
+        best = trainer.best if cfg.train.keep_best and trainer.best_path.exists() else None
+        if best is not None:
+            st = load_checkpoint(trainer.best_path)
+            save_checkpoint(final, st)
+            which = ("the initial weights (no epoch was more plausible)" if best["epoch"] == 0
+                     else f"epoch {best['epoch']} of {cfg.train.epochs}")
+            say(f"kept the most plausible weights: {which}; bone-length variation {best['bone_cv_pct']:.1f} %, "
+                f"left/right asymmetry {best['asymmetry_pct']:.1f} %")
+        else:
+            st = trainer.state()
+            save_checkpoint(final, {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "model", "epoch", "step", "seconds")})
         say(f"done: {trainer.step} steps in {trainer.seconds / 60:.1f} min; model {final} "
             f"(global scale: {st['mm_per_unit']:.1f} mm per unit)")
     return final
