@@ -229,6 +229,20 @@ def test_normalised_input_needs_an_image_size(tmp_path, capsys):
     assert lift("c.npz", "--image-size", "1500", "1000") == 0
     with np.load(tmp_path / "b.npz") as b, np.load(tmp_path / "c.npz") as c:
         assert np.abs(b["poses_3d"] - c["poses_3d"]).max() > 10.0
+    # Only the aspect ratio matters for the 3D (the normalisation removes the overall size):
+    # --aspect 3:2 gives what --image-size 1500 1000 gives, without a warning.
+    capsys.readouterr()
+    assert lift("d.npz", "--aspect", "3:2") == 0 and "warning" not in capsys.readouterr().err
+    with np.load(tmp_path / "c.npz") as c, np.load(tmp_path / "d.npz") as d:
+        np.testing.assert_allclose(c["poses_3d"], d["poses_3d"], atol=0.05)
+    assert lift("e.npz", "--aspect", "1.5") == 0
+    with np.load(tmp_path / "d.npz") as d, np.load(tmp_path / "e.npz") as e:
+        np.testing.assert_allclose(d["poses_3d"], e["poses_3d"], atol=1e-6)
+    assert lift("f.npz", "--aspect", "3:2", "--image-size", "1500", "1000") == 2
+    assert "not both" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        lift("g.npz", "--aspect", "wide")
+    assert "not an aspect ratio" in capsys.readouterr().err
 
 
 def test_points_outside_the_image_are_reported(tmp_path, capsys):

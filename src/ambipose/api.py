@@ -17,13 +17,15 @@ from .lift_io import LiftedClip
 def lift(keypoints: str | Path | np.ndarray, *, checkpoint: str | Path | None = None, layout: str = "auto",
          format: str = "auto", min_score: float = 0.3, track: int | str | None = None, constant: str = "auto",
          device: str = "cpu", batch_size: int = 4096, progress: bool = False,
-         image_size: tuple[int, int] | None = None, smooth: int | None = None) -> LiftedClip:
+         image_size: tuple[int, int] | None = None, smooth: int | None = None,
+         aspect: float | None = None) -> LiftedClip:
     """Lift 2D keypoints to 3D with the shipped Human3.6M model (or `checkpoint`).
 
     keypoints: a file or OpenPose folder (any format `ambipose lift` reads, see docs/formats.md),
         or an array (T, J, 2) of pixel coordinates (or (T, J, 3) with confidences) in `layout`
         (auto: 17 joints are Human3.6M-17).
     image_size: (width, height) in pixels, overriding the file's (needed for [0, 1] coordinates).
+    aspect: width / height of the image, for [0, 1] coordinates when the size is unknown.
     smooth: Savitzky-Golay window (odd number of frames) applied to the 2D first; None = off.
     constant: "auto" normalises with this input's own universal constant (right for new cameras
         and resolutions, what the CLI does); "training" reuses the training data's.
@@ -41,4 +43,4 @@ def lift(keypoints: str | Path | np.ndarray, *, checkpoint: str | Path | None = 
         kp = keypoints_from_array(keypoints, layout=layout, min_score=min_score)
     lifter = PoseLifter.from_checkpoint(checkpoint, device)
     return lift_keypoints(lifter, kp, constant=constant, batch_size=batch_size, progress=progress, image_size=image_size,
-                          smooth=smooth)
+                          smooth=smooth, aspect=aspect)

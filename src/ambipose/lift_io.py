@@ -31,17 +31,28 @@ class LiftedClip:
     meta: dict
 
 
-def prepare_pixels(kp, image_size: tuple[int, int] | None = None) -> np.ndarray:
+def prepare_pixels(kp, image_size: tuple[int, int] | None = None, aspect: float | None = None) -> np.ndarray:
     """Keypoints2D -> (T, 17, 2) pixel coordinates. Coordinates normalised to [0, 1] are multiplied
     by the image size (`image_size` if given, else the file's), so the aspect ratio is right;
-    without any size they are used as they are, which is right only for square images (warned).
+    with only `aspect` (width / height) x is stretched by it (units: heights of the image);
+    without either they are used as they are, which is right only for square images (warned).
     Pixel inputs far outside the stated image are reported in one warning."""
+    if aspect is not None:
+        if not (np.isfinite(aspect) and aspect > 0):
+            raise InputError(f"aspect ratio must be a positive number (width / height), got {aspect}")
+        if image_size is not None:
+            raise InputError("give the image size or the aspect ratio, not both")
+        if kp.units != "normalised":
+            warnings.warn(f"{kp.source}: coordinates are in pixels; --aspect only matters for [0, 1] "
+                          f"coordinates and is ignored", stacklevel=2)
+        else:
+            return kp.poses * np.asarray([aspect, 1.0], dtype=kp.poses.dtype)
     size = image_size or kp.image_size
     if kp.units == "normalised":
         if size:
             return kp.poses * np.asarray(size, dtype=kp.poses.dtype)
         warnings.warn(f"{kp.source}: coordinates are normalised to [0, 1] and the file states no image size; "
-                      f"assuming a square image (pass --image-size W H if it is not)", stacklevel=2)
+                      f"assuming a square image (pass --image-size W H or --aspect W:H if it is not)", stacklevel=2)
         return kp.poses
     if size:
         w, h = size
@@ -56,18 +67,20 @@ def prepare_pixels(kp, image_size: tuple[int, int] | None = None) -> np.ndarray:
 
 
 def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True,
-                   image_size: tuple[int, int] | None = None, smooth: int | None = None) -> LiftedClip:
+                   image_size: tuple[int, int] | None = None, smooth: int | None = None,
+                   aspect: float | None = None) -> LiftedClip:
     """Lift a `Keypoints2D` with a `PoseLifter`.
 
     constant: "auto" applies the universal rule (mean head-root = 1/D) to this input, right for
     footage from another camera or resolution; "training" reuses the training data's constant,
     right for the training cameras (e.g. Human3.6M test videos).
     image_size: (width, height) in pixels, overriding the file's (needed for [0, 1] coordinates).
+    aspect: width / height of the image, for [0, 1] coordinates whose image size is unknown.
     smooth: Savitzky-Golay window in frames for the 2D before lifting (None: no filtering).
     """
     if image_size is not None and (len(image_size) != 2 or min(image_size) <= 0):
         raise InputError(f"image size must be two positive numbers (width, height), got {image_size}")
-    pixels = prepare_pixels(kp, image_size)
+    pixels = prepare_pixels(kp, image_size, aspect)
     if smooth:
         from .data.filters import savgol_smooth
 

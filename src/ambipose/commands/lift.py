@@ -18,12 +18,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="normalisation constant: from this input (auto) or the training data's")
     p.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), default=None,
                    help="image width and height in pixels (overrides the file's; needed for [0, 1] coordinates)")
+    p.add_argument("--aspect", type=_aspect, default=None, metavar="W:H",
+                   help="image aspect ratio (e.g. 16:9 or 1.778) for [0, 1] coordinates when the image size is unknown")
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of the 2D over this many frames (odd, e.g. 9) against detection jitter; off by default")
     p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--device", default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run)
+
+
+def _aspect(text: str) -> float:
+    """'16:9' or '1.778' -> width / height."""
+    try:
+        w, _, h = text.partition(":")
+        value = float(w) / float(h) if h else float(w)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not an aspect ratio: {text!r} (use W:H, e.g. 16:9, or a number)") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"aspect ratio must be positive: {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     kp = read_keypoints(args.input, format=args.format, layout=args.layout, min_score=args.min_score, track=args.track)
     lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
     clip = lift_keypoints(lifter, kp, constant=args.constant, batch_size=args.batch_size, progress=not args.quiet,
-                          image_size=tuple(args.image_size) if args.image_size else None, smooth=args.smooth)
+                          image_size=tuple(args.image_size) if args.image_size else None, smooth=args.smooth,
+                          aspect=args.aspect)
     write_result(clip, args.out)
     if not args.quiet:
         n, filled = len(clip.poses_3d), int(clip.missing.sum())
