@@ -123,3 +123,24 @@ def test_sampler_rejects_sequences_shorter_than_offset():
     frames = PoseFrames.from_sequences([np.zeros((3, 17, 2)), np.zeros((2, 17, 2))])
     with pytest.raises(InputError, match="shorter than the temporal offset"):
         PairSampler(frames, max_offset=3)
+
+
+@pytest.mark.data
+def test_training_on_a_test_subjects_2d_reads_10fps_and_never_calibrates_on_its_3d(h36m):
+    from ambipose.config import config_from_dict
+    from ambipose.training.data import REFERENCE_HEAD_ROOT_MM, prepare_training_data
+
+    cfg = config_from_dict({"data": {"subjects": ["S9"], "cameras": ["54138969"]}})
+    data = prepare_training_data(cfg)
+    s9 = load_h36m("test", "gt", root=h36m, subjects=("S9",), cameras=("54138969",))
+    assert len(data.frames) == sum(len(s[::5]) for s in (x.poses_2d for x in s9))  # 50 fps -> 10 fps
+    assert "S9" in data.description
+    assert data.head_root_mm == REFERENCE_HEAD_ROOT_MM  # not S9's own 3D
+    mixed = prepare_training_data(config_from_dict({"data": {"subjects": ["S1", "S9"], "cameras": ["54138969"]}}))
+    s1 = load_h36m("train", "gt", root=h36m, subjects=("S1",), cameras=("54138969",))
+    expected = float(np.concatenate([head_root_length(s.poses_3d) for s in s1]).mean())
+    assert mixed.head_root_mm == pytest.approx(expected, rel=1e-6)  # S1's 3D only
+    with pytest.raises(InputError, match="data.subjects"):
+        config_from_dict({"data": {"subjects": ["S2"]}})
+    with pytest.raises(InputError, match="data.subjects"):
+        config_from_dict({"data": {"source": "2d-file", "path_2d": "x.npy", "subjects": ["S9"]}})

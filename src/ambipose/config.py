@@ -28,6 +28,9 @@ class DataConfig:
     train_stride: int = 1  # keep every n-th training frame
     # Camera ids; None = the dataset's usual training cameras (`DEFAULT_CAMERAS`).
     cameras: list[str] | None = None
+    # h36m only: train on these subjects' 2D; None = S1, S5, S6, S7, S8. Test subjects (S9, S11)
+    # are read at 10 fps like the training split: e.g. unsupervised adaptation to S9's 2D alone.
+    subjects: list[str] | None = None
 
 
 @dataclass
@@ -38,6 +41,7 @@ class ModelConfig:
     depth: float = 10.0  # D: canonical root depth
     disc_blocks: int = 2
     disc_dropout: float = 0.25  # the discriminator has no BatchNorm (it scores each pose alone)
+    disc_size_invariant: bool = False  # the discriminator judges shape only (each pose rescaled to one size)
     scale_blocks: int = 1
     # Scale module: off, applied to the 2D input (paper's best), to the 3D output, or replaced by
     # the ground-truth reference scale S_2D^ref (a ceiling: uses 3D).
@@ -199,6 +203,9 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         (cfg.data.source == "h36m" or cfg.model.scale != "reference", "model.scale 'reference' needs Human3.6M 3D (data.source h36m)"),
         (cfg.data.source == "h36m" or cfg.train.objective == "unsupervised", "supervised training needs Human3.6M 3D (data.source h36m)"),
         (cfg.data.source != "3dhp" or all(c.isdigit() for c in cfg.data.cameras or []), "data.cameras for 3dhp are camera numbers 0..13"),
+        (cfg.data.subjects is None or (cfg.data.source == "h36m" and len(cfg.data.subjects) > 0
+                                       and set(cfg.data.subjects) <= {"S1", "S5", "S6", "S7", "S8", "S9", "S11"}),
+         "data.subjects is for Human3.6M: a non-empty list of S1, S5, S6, S7, S8, S9, S11"),
     ]
     for ok, msg in checks:
         if not ok:

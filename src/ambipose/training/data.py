@@ -29,18 +29,28 @@ class TrainingData:
 def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
     d, depth = cfg.data, cfg.model.depth
     if d.source == "h36m":
-        from ..data.h36m import load_h36m
+        from ..data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, load_h36m
 
-        seqs = load_h36m("train", d.input_2d, cameras=tuple(d.cameras), stride=d.train_stride)
+        wanted = tuple(d.subjects or TRAIN_SUBJECTS)
+        train = [s for s in wanted if s in TRAIN_SUBJECTS]
+        test = [s for s in wanted if s in TEST_SUBJECTS]  # 50 fps files: every 5th frame = 10 fps
+        seqs = (load_h36m("train", d.input_2d, subjects=tuple(train), cameras=tuple(d.cameras), stride=d.train_stride)
+                if train else [])
+        seqs += (load_h36m("test", d.input_2d, subjects=tuple(test), cameras=tuple(d.cameras), stride=5 * d.train_stride)
+                 if test else [])
         poses_2d_px = [s.poses_2d for s in seqs]
         poses_3d = [root_centre(s.poses_3d) for s in seqs]
         # The universal constant always comes from the full training set, whatever the mode, so
         # the reference scale has one definition across experiments.
         constant = universal_constant(poses_2d_px, depth)
         sref = [reference_scale(s.poses_3d, constant, s.focal, depth) for s in seqs]
-        head_mm = float(np.concatenate([head_root_length(p) for p in poses_3d]).mean())
+        # The global scale's mm per unit from training subjects' 3D only: a test subject's 3D
+        # must never calibrate a model (it is logged as validation, never trained on).
+        head_mm = (float(np.concatenate([head_root_length(p) for p, s in zip(poses_3d, seqs)
+                                         if s.subject in TRAIN_SUBJECTS]).mean())
+                   if train else REFERENCE_HEAD_ROOT_MM)
         up = [s.meta["world_up"] for s in seqs]
-        desc = f"Human3.6M train S1,S5,S6,S7,S8, {d.input_2d} 2D, {len(seqs)} videos"
+        desc = f"Human3.6M {','.join(wanted)}, {d.input_2d} 2D, {len(seqs)} videos"
     elif d.source == "3dhp":
         from ..data.mpi3dhp import load_3dhp_train_2d
 

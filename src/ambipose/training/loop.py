@@ -9,6 +9,7 @@ import copy
 import csv
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,8 @@ class Trainer:
         # The averaged copy that is validated and shipped (`final_model`); None when ema_decay is 0.
         self.ema = copy.deepcopy(self.model).requires_grad_(False).eval() if t.ema_decay > 0 else None
         unsup = t.objective == "unsupervised"
-        self.disc = (Discriminator(cfg.model.width, cfg.model.disc_blocks, cfg.model.disc_dropout).to(self.device)
+        self.disc = (Discriminator(cfg.model.width, cfg.model.disc_blocks, cfg.model.disc_dropout,
+                                   cfg.model.disc_size_invariant).to(self.device)
                      if unsup and cfg.loss.w_adv > 0 else None)
         betas = (0.5, 0.9)  # the authors' GAN setting: a short momentum memory keeps the game responsive
         self.opts = {"lifter": torch.optim.Adam(self.model.lifter.parameters(), lr=t.lr, betas=betas)}
@@ -283,8 +285,11 @@ class Trainer:
                 self._report_plausibility(self.epoch + 1, plaus)
                 if t.keep_best:
                     self._consider_best(self.epoch + 1, plaus)
-            for s in self.scheds.values():
-                s.step()
+            with warnings.catch_warnings():
+                # An optimiser that has not stepped yet (e.g. during disc_warmup_steps) is fine.
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+                for s in self.scheds.values():
+                    s.step()
             self.epoch += 1
             if self.rank == 0:
                 save_checkpoint(self.last_path, self.state())
@@ -342,8 +347,6 @@ class Trainer:
                      f"{p0['depth_span']:.2f})")
         print(f"epoch {epoch}: 3D plausibility on the training 2D: {text}", flush=True)
         if p0 is not None and _worse(p, p0):
-            import warnings
-
             kept = " (train.keep_best keeps the better weights)" if self.cfg.train.keep_best else ""
             warnings.warn(f"epoch {epoch}: the 3D is less plausible than with the initial weights (bone-length "
                           f"variation {p0['bone_cv_pct']:.1f} -> {p['bone_cv_pct']:.1f} %, asymmetry "
@@ -409,6 +412,7 @@ class Trainer:
         relative: L2D, L3D and L_tmc measured in units of each pose's own scale (see
         `LossConfig.scale_relative`); the poses themselves are unchanged."""
         w, m = self.cfg.loss, self.model
+        relative = relative and m.scale_mode == "2d"  # elsewhere these losses do not depend on s
         in_t = m.lifter_input(b.x_t, s_t)
         rot = self._rotations(b.up)
         clip = self.cfg.rotation.clip_2d
