@@ -251,3 +251,15 @@ def test_points_outside_the_image_are_reported(tmp_path, capsys):
     np.savez(f, keypoints=poses, image_size=np.array([200, 200]))
     assert main(["lift", str(f), "--out", str(tmp_path / "o.npz"), "--quiet"]) == 0
     assert "30 of 30 frames have joints more than 10 % outside the stated 200x200 image" in capsys.readouterr().err
+
+
+def test_train_seed_and_epochs_overrides(tmp_path):
+    from ambipose.cli import build_parser
+    from ambipose.commands.train import config_from_args
+
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(TINY_YAML)
+    args = build_parser().parse_args(["train", "--config", str(cfg_path), "--seed", "7", "--epochs", "3"])
+    cfg = config_from_args(args)
+    assert cfg.train.seed == 7 and cfg.train.epochs == 3 and cfg.train.batch_size == 32
+    assert config_from_args(build_parser().parse_args(["train", "--config", str(cfg_path)])).train.seed == 0

@@ -20,6 +20,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-2d", default=None, help="train on your own 2D keypoint file (no 3D anywhere)")
     p.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
+    p.add_argument("--seed", type=int, default=None, help="override train.seed (e.g. a second seed of a recipe)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -32,7 +33,9 @@ def config_from_args(args: argparse.Namespace):
     if args.data_2d:
         overrides["data"] = {"source": "2d-file", "path_2d": args.data_2d}
     if args.epochs is not None:
-        overrides["train"] = {"epochs": args.epochs}
+        overrides.setdefault("train", {})["epochs"] = args.epochs
+    if args.seed is not None:
+        overrides.setdefault("train", {})["seed"] = args.seed
     return load_config(args.config, overrides)
 
 
