@@ -190,3 +190,17 @@ def test_authors_protocol_multiplies_by_gt_head_root_length():
     assert out[0, 10, 1] == pytest.approx(-600.0)  # the predicted size still counts
     out = apply_scale_protocol(pred, gt, "per-frame-gt", mm_per_unit=999.0)
     assert out[0, 10, 1] == pytest.approx(-500.0)
+
+
+def test_fast_dropout_matches_torch_dropout_in_distribution():
+    from ambipose.models.networks import Dropout
+
+    torch.manual_seed(0)
+    m = Dropout(0.25)
+    x = torch.full((1000, 1000), 2.0)
+    y = m.train()(x)
+    assert abs(float((y == 0).float().mean()) - 0.25) < 0.005  # drop rate p
+    assert torch.all((y == 0) | torch.isclose(y, torch.tensor(2.0 / 0.75)))  # survivors scaled by 1/(1-p)
+    assert abs(float(y.mean()) - 2.0) < 0.02  # expectation kept
+    assert torch.equal(m.eval()(x), x)  # identity at inference
+    assert torch.equal(Dropout(0.0).train()(x), x)

@@ -11,9 +11,21 @@ from torch import nn
 from ..data.skeleton import NUM_JOINTS
 
 
+class Dropout(nn.Dropout):
+    """nn.Dropout with the mask drawn as `rand < keep`: the same distribution, but on CPU about
+    2.5x faster than torch's Bernoulli sampler, which took 30 % of a training step
+    (docs/performance.md). Identity in eval mode, no parameters: checkpoints are unchanged."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        return x * (torch.rand_like(x) < keep).to(x.dtype) * (1.0 / keep)
+
+
 def _layer(n_in: int, n_out: int, dropout: float, norm: bool) -> list[nn.Module]:
     """Linear(-BN)-ReLU-Dropout. Without BN a sample's output depends on that sample alone."""
-    return [nn.Linear(n_in, n_out), *([nn.BatchNorm1d(n_out)] if norm else []), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+    return [nn.Linear(n_in, n_out), *([nn.BatchNorm1d(n_out)] if norm else []), nn.ReLU(inplace=True), Dropout(dropout)]
 
 
 class ResidualBlock(nn.Module):
