@@ -191,3 +191,46 @@ def test_tensorboard_scalars_when_installed(tmp_path, monkeypatch):
     tr.fit(max_steps=2)
     assert calls[0] == ("init", str(tmp_path / "tb"))
     assert any(c[0] == "loss_3d" and c[2] == 2 for c in calls[1:])
+
+
+def _bn_stats(m: torch.nn.Module) -> list[torch.Tensor]:
+    return [b.detach().clone() for n, b in m.named_buffers() if "running_" in n]
+
+
+def test_disc_warmup_moves_only_the_discriminator_and_frozen_norm_stats_stay(tmp_path):
+    tr = make_trainer(tmp_path, train={"disc_warmup_steps": 2, "freeze_norm_stats": True})
+    lif, disc, bn = _params(tr.model.lifter), _params(tr.disc), _bn_stats(tr.model)
+    for it in range(2):
+        kind, losses = tr.train_step(it)
+        tr.step += 1
+        assert kind == "disc-warmup" and "loss_disc" in losses
+    assert not _changed(lif, tr.model.lifter) and _changed(disc, tr.disc)
+    assert all(torch.equal(a, b) for a, b in zip(bn, _bn_stats(tr.model)))
+    assert tr.train_step(2)[0] == "lifter"
+    assert _changed(lif, tr.model.lifter)  # the weights learn ...
+    assert all(torch.equal(a, b) for a, b in zip(bn, _bn_stats(tr.model)))  # ... the statistics stay
+    free = make_trainer(tmp_path / "free")
+    bn = _bn_stats(free.model)
+    free.train_step(0)
+    assert not all(torch.equal(a, b) for a, b in zip(bn, _bn_stats(free.model)))  # by default they adapt
+
+
+def test_scale_relative_makes_the_scale_step_blind_to_a_uniform_shrink(tmp_path):
+    """Multiplying every scale by one factor leaves the relative L_bone unchanged, while the plain
+    one shrinks with it: the scale step gains nothing by shrinking every pose (3D placement)."""
+    tr = make_trainer(tmp_path, model={"scale": "3d"})
+    tr.model.eval()  # no dropout noise between the calls
+    b = tr.batch()
+    pose_t = tr.model.lift(b.x_t, torch.ones(len(b.x_t)))  # unscaled; _scale_losses applies s_t
+    orig = tr.model.scales
+
+    def bone(factor: float, relative: bool) -> float:
+        tr.model.scales = lambda x, sref=None: factor * orig(x, sref)
+        try:
+            return float(tr._scale_losses(b, tr.model.scales(b.x_t), pose_t, relative=relative)["loss_bone"])
+        finally:
+            tr.model.scales = orig
+
+    assert bone(1.0, False) > 0
+    assert bone(0.5, False) == pytest.approx(0.5 * bone(1.0, False), rel=1e-5)
+    assert bone(0.5, True) == pytest.approx(bone(1.0, True), rel=1e-5)

@@ -109,6 +109,9 @@ class TrainConfig:
     # Discriminator-only steps before the lifter moves: with --init the discriminator starts from
     # scratch, and its first, random verdicts would otherwise push a trained lifter around.
     disc_warmup_steps: int = 0
+    # Keep the BatchNorm statistics of the --init weights instead of re-estimating them on the
+    # training batches: a short clip of one person is a narrow sample of poses.
+    freeze_norm_stats: bool = False
 
 
 @dataclass

@@ -385,6 +385,10 @@ class Trainer:
     def train_step(self, it: int) -> tuple[str, dict[str, float]]:
         t, b = self.cfg.train, self.batch()
         self.model.train()
+        if t.freeze_norm_stats:  # BatchNorm keeps the statistics it came with (see TrainConfig)
+            for mod in self.model.modules():
+                if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                    mod.eval()
         if t.objective == "supervised":
             return "supervised", self.supervised_step(b)
         if self.disc is not None and self.step < t.disc_warmup_steps:
@@ -473,8 +477,10 @@ class Trainer:
         return {"loss_disc": loss, "disc_real": real.mean(), "disc_fake": fake.mean()}
 
     def disc_warmup_step(self, b: Batch) -> dict[str, float]:
-        """Only the discriminator learns (real inputs against the current lifter's synthetic views)."""
+        """Only the discriminator learns (real inputs against the current lifter's synthetic views).
+        The lifter runs in eval mode: its BatchNorm statistics must not drift before it trains."""
         m = self.model
+        m.eval()
         with torch.no_grad():
             s_t = m.scales(b.x_t, b.s_t)
             fake = m.cycle(m.lifter_input(b.x_t, s_t), self._rotations(b.up), self.cfg.rotation.clip_2d).rotated_2d
