@@ -136,9 +136,19 @@ def test_fine_tune_from_a_checkpoint_and_mismatched_init(tiny_model, walk_2d, tm
     assert main(["train", "--config", str(cfg), "--data-2d", str(walk_2d), "--init", str(tiny_model),
                  "--out", str(tmp_path / "ft"), "--epochs", "1", "--no-progress", "--device", "cpu"]) == 0
     assert f"initialised from {tiny_model}" in capsys.readouterr().out
+    # The architecture comes with the weights: a config asking for another width is overridden,
+    # with one line saying so, and the run fine-tunes the checkpoint's model.
     wide = tmp_path / "wide.yaml"
     wide.write_text(TINY_YAML.replace("width: 32", "width: 48"))
     assert main(["train", "--config", str(wide), "--data-2d", str(walk_2d), "--init", str(tiny_model),
+                 "--out", str(tmp_path / "wide"), "--no-progress", "--device", "cpu"]) == 0
+    assert f"model settings from {tiny_model}: width 32 (config: 48)" in capsys.readouterr().out
+    assert torch.load(tmp_path / "wide" / "model.pt", weights_only=True)["config"]["model"]["width"] == 32
+    # Weights that really do not fit (a tampered checkpoint) are still one line, exit 2.
+    st = torch.load(tiny_model, weights_only=True)
+    st["model"] = {k: v[..., :3] if v.ndim == 2 else v for k, v in st["model"].items()}
+    torch.save(st, tmp_path / "cut.pt")
+    assert main(["train", "--config", str(wide), "--data-2d", str(walk_2d), "--init", str(tmp_path / "cut.pt"),
                  "--out", str(tmp_path / "bad"), "--no-progress", "--device", "cpu"]) == 2
     assert "weights do not fit this config's model" in capsys.readouterr().err
 

@@ -36,7 +36,28 @@ def config_from_args(args: argparse.Namespace):
         overrides.setdefault("train", {})["epochs"] = args.epochs
     if args.seed is not None:
         overrides.setdefault("train", {})["seed"] = args.seed
+    if getattr(args, "init", None):
+        overrides["model"] = _init_model_section(args.config, args.init)
     return load_config(args.config, overrides)
+
+
+def _init_model_section(config_path: str, init: str) -> dict:
+    """Fine-tuning starts from a checkpoint's weights, so its architecture and scale placement are
+    the checkpoint's, whatever the config's model section says (one line names what changed)."""
+    import yaml
+
+    from ..config import migrate_stored_config
+    from ..training.checkpoint import load_checkpoint
+
+    stored = dict(migrate_stored_config(load_checkpoint(init)["config"]).get("model") or {})
+    try:
+        mine = (yaml.safe_load(open(config_path)) or {}).get("model") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        mine = {}  # load_config reports a bad file properly
+    changed = [f"{k} {stored[k]} (config: {v})" for k, v in sorted(mine.items()) if k in stored and stored[k] != v]
+    if changed:
+        print(f"model settings from {init}: {', '.join(changed)}")
+    return stored
 
 
 def run(args: argparse.Namespace) -> int:
