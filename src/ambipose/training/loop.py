@@ -287,7 +287,7 @@ class Trainer:
                     self._consider_best(self.epoch + 1, plaus)
             with warnings.catch_warnings():
                 # An optimiser that has not stepped yet (e.g. during disc_warmup_steps) is fine.
-                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
                 for s in self.scheds.values():
                     s.step()
             self.epoch += 1
