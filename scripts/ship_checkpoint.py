@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ambipose.inference import DEFAULT_CHECKPOINT
-from ambipose.training.checkpoint import compact_checkpoint, load_checkpoint
+from ambipose.models.checkpoint import compact_checkpoint, load_checkpoint
 
 
 def main() -> None:

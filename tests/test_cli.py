@@ -95,8 +95,7 @@ def test_bad_input_gives_one_error_line_and_exit_2(tmp_path, make, args, expect)
         suffix = ".npz"
     p = tmp_path / f"bad{suffix}"
     make(p)
-    if p.suffix != suffix and p.with_suffix(suffix).exists():
-        p = p.with_suffix(suffix)
+    assert p.is_file()  # the file under test is the one named (np.save keeps a .npy name as it is)
     fill = lambda s: s.replace("{p}", str(p)).replace("{o}", str(tmp_path / "o.npz"))  # noqa: E731
     r = _run_cli(*[fill(a) for a in args], cwd=tmp_path)
     assert r.returncode == 2, r.stderr

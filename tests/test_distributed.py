@@ -33,7 +33,7 @@ from torch import nn
 from ambipose.bench import random_poses, random_training_data
 from ambipose.config import ExperimentConfig, config_from_dict
 from ambipose.models.pose_model import PoseModel
-from ambipose.training.checkpoint import load_checkpoint
+from ambipose.models.checkpoint import load_checkpoint
 from ambipose.training.distributed import free_port, spawn_cpu
 from ambipose.training.loop import Trainer
 

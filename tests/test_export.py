@@ -17,7 +17,7 @@ from ambipose.errors import InputError
 from ambipose.export import export_checkpoint, fuse_for_inference, read_metadata, run_exported
 from ambipose.inference import PoseLifter
 from ambipose.models.pose_model import PoseModel
-from ambipose.training.checkpoint import save_checkpoint
+from ambipose.models.checkpoint import save_checkpoint
 
 TOL = 1e-5  # model units; outputs are O(1), so this is ~10 float32 ulps of accumulated rounding
 NORMALISATION = {"mode": "universal", "constant": 1234.5, "depth": 10.0}

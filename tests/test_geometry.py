@@ -116,3 +116,23 @@ def test_sh16_mapping_and_neck_synthesis():
         np.testing.assert_array_equal(out[j], sh[i])
     expected_neck = out[8] + skeleton.NECK_FRACTION * (out[10] - out[8])
     np.testing.assert_allclose(out[9], expected_neck)
+
+
+def test_skeleton_geometry_is_one_definition_for_numpy_and_torch():
+    """root_centre, head_root_length and bone_lengths take numpy arrays and torch tensors (with
+    gradients) alike and agree; the model's and the losses' versions are these."""
+    from ambipose import losses
+    from ambipose.evaluation import metrics
+
+    poses = np.random.default_rng(1).normal(size=(2, 5, 17, 3))  # any leading axes
+    t = torch.from_numpy(poses).requires_grad_(True)
+    for fn in (skeleton.root_centre, skeleton.head_root_length, skeleton.bone_lengths):
+        np.testing.assert_allclose(fn(t).detach().numpy(), fn(poses), rtol=1e-12, atol=1e-12)
+    centred = skeleton.root_centre(poses)
+    assert np.all(centred[..., skeleton.ROOT, :] == 0)
+    np.testing.assert_allclose(skeleton.head_root_length(poses),
+                               np.linalg.norm(poses[..., 10, :] - poses[..., 0, :], axis=-1))
+    skeleton.head_root_length(t).sum().backward()  # differentiable on tensors
+    assert t.grad is not None and torch.isfinite(t.grad).all()
+    assert losses.bone_lengths is skeleton.bone_lengths
+    np.testing.assert_allclose(metrics.mpjpe(poses[0] + 5.0, poses[0]), 0.0, atol=1e-12)  # root-aligned

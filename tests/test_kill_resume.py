@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from ambipose.data.synthetic import synthetic_clip
-from ambipose.training.checkpoint import load_checkpoint
+from ambipose.models.checkpoint import load_checkpoint
 
 YAML = """
 name: killme

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ambipose.data.h36m import Sequence
+from ambipose.data.sequence import Sequence
 from ambipose.data.mpi3dhp import (
     ACTIVITY_NAMES,
     TEST17_JOINT_NAMES,
@@ -449,7 +449,7 @@ def test_cli_evaluate_3dhp_end_to_end(tmp_path: Path, capsys) -> None:
     from ambipose.cli import main
     from ambipose.config import config_from_dict
     from ambipose.models.pose_model import PoseModel
-    from ambipose.training.checkpoint import save_checkpoint
+    from ambipose.models.checkpoint import save_checkpoint
 
     root = tmp_path / "mpi_inf_3dhp_test_set"
     for i in range(6):
@@ -491,6 +491,6 @@ def test_unsupervised_training_on_3dhp_2d(tmp_path: Path, monkeypatch: pytest.Mo
                             "model": {"width": 16, "blocks": 1, "disc_blocks": 1},
                             "train": {"epochs": 1, "iters_per_epoch": 3, "batch_size": 8}})
     data = prepare_training_data(cfg)
-    assert not data.has_3d and len(data.frames) == 2 * 2 * t
+    assert data.frames.poses_3d is None and data.frames.sref is None and len(data.frames) == 2 * 2 * t
     Trainer(cfg, tmp_path / "run", data=data, progress=False).fit()
     assert (tmp_path / "run" / "last.pt").is_file()

@@ -84,7 +84,7 @@ def test_fine_tuning_logs_signals_keeps_the_most_plausible_epoch_and_warns(tmp_p
     # An absurd learning rate wrecks the lifter within an epoch: the watch must notice, warn,
     # and ship the initial weights rather than the wreck.
     wild = tmp_path / "wild.yaml"
-    wild.write_text(TINY.replace("LR", "0.03"))
+    wild.write_text(TINY.replace("LR", "0.1"))
     capsys.readouterr()
     assert main(["train", "--config", str(wild), "--data-2d", str(walk), "--init", str(init),
                  "--out", str(tmp_path / "ft"), "--no-progress"]) == 0

@@ -189,7 +189,7 @@ def test_fig6_png_from_a_report(tmp_path):
 
 
 def _fake_checkpoint(path: Path, cfg) -> None:
-    from ambipose.training.checkpoint import save_checkpoint
+    from ambipose.models.checkpoint import save_checkpoint
 
     save_checkpoint(path, {"config": cfg.to_dict(), "model": {}, "normalisation": {}, "epoch": 1, "step": 5,
                            "seconds": 1.0, "mm_per_unit": 600.0})
@@ -261,7 +261,7 @@ def test_a_table_without_models_reports_every_row_and_a_diverged_one(tmp_path, m
             raise TrainingDiverged("non-finite loss at step 3; last good checkpoint kept")
         return None
 
-    monkeypatch.setattr(R, "ensure_trained", fake_ensure)
+    monkeypatch.setattr(R.rows, "ensure_trained", fake_ensure)
     report = R.reproduce_table("table3", budget="smoke", runs=tmp_path / "runs", out=tmp_path / "out",
                                rows=["plus_tmc"], device="cpu", progress=False, log=lambda m: None)
     assert [r["status"] for r in report["rows"]] == ["not run", "failed", "not run", "not run"]
@@ -294,7 +294,7 @@ def test_sequence_names_are_checked():
 
 
 def test_figures_without_inputs_are_skipped_with_reasons(tmp_path, monkeypatch):
-    monkeypatch.setattr(R, "data_available", lambda: False)
+    monkeypatch.setattr(R.figures, "data_available", lambda: False)
     res = R.build_figures(tmp_path, log=lambda m: None)
     assert res["written"] == [] and len(res["skipped"]) == 4
     assert any("training curves" in s for s in res["skipped"])

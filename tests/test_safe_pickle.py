@@ -18,7 +18,7 @@ from ambipose.data.formats import read_keypoints
 from ambipose.data.h36m import load_videopose3d
 from ambipose.data.safe_npz import load_npz_restricted
 from ambipose.errors import InputError
-from ambipose.training.checkpoint import load_checkpoint
+from ambipose.models.checkpoint import load_checkpoint
 
 
 def _payloads(marker: Path):

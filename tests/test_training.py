@@ -12,7 +12,7 @@ import torch
 from ambipose.config import config_from_dict
 from ambipose.data.sampler import PoseFrames
 from ambipose.losses import kl_gaussian
-from ambipose.training.checkpoint import load_checkpoint
+from ambipose.models.checkpoint import load_checkpoint
 from ambipose.training.data import TrainingData
 from ambipose.training.loop import Trainer, TrainingDiverged
 
@@ -32,7 +32,7 @@ def synthetic_data(n_seq=3, length=40, seed=0) -> TrainingData:
         seqs.append(x)
         poses3d.append(np.concatenate([x, rng.normal(size=(length, 17, 1)) * 0.05], -1) * 5000)
     frames = PoseFrames.from_sequences(seqs, poses3d, [np.full(length, 1.0, np.float32) for _ in seqs])
-    return TrainingData(frames, {"mode": "universal", "constant": 1000.0, "depth": 10.0}, 650.0, True, "synthetic")
+    return TrainingData(frames, {"mode": "universal", "constant": 1000.0, "depth": 10.0}, 650.0, "synthetic")
 
 
 def make_trainer(tmp_path, data=None, **over) -> Trainer:

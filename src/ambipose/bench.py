@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -39,6 +38,7 @@ from .config import ExperimentConfig, ModelConfig, TrainConfig
 from .data.sampler import PoseFrames
 from .models.networks import Discriminator
 from .models.pose_model import PoseModel
+from .settings import machine_info
 from .training.data import REFERENCE_HEAD_ROOT_MM, TrainingData
 from .training.loop import Batch, Trainer
 
@@ -65,7 +65,7 @@ def random_training_data(frames: int = 10_000, sequences: int = 20, seed: int = 
     x = random_poses(per * sequences, seed).numpy()
     seqs = [x[i * per:(i + 1) * per] for i in range(sequences)]
     return TrainingData(PoseFrames.from_sequences(seqs), {"mode": "universal", "constant": 1000.0, "depth": depth},
-                        REFERENCE_HEAD_ROOT_MM, False, f"random poses ({len(x)} frames)")
+                        REFERENCE_HEAD_ROOT_MM, f"random poses ({len(x)} frames)")
 
 
 # ---- FLOP counting ---------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def _call(module: Callable, grad_mode: Callable[[], ContextManager], autocast: t
 
 def inference_variants(model: PoseModel, device: torch.device, compile: bool = True) -> list[Variant]:
     """The variants tried; the model is in eval mode on `device`."""
-    from .export import fuse_for_inference
+    from .models.fuse import fuse_for_inference
 
     fused = fuse_for_inference(model)
     dt = device.type
@@ -424,25 +424,6 @@ def bench_training(s: BenchSettings, probe: MatmulProbe) -> dict[str, Any]:
 
 
 # ---- the whole benchmark ---------------------------------------------------------------------
-def machine_info(device: torch.device) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "device": str(device), "torch": torch.__version__, "python": platform.python_version(),
-        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "cpu": _cpu_name(), "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
-def _cpu_name() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def run_bench(s: BenchSettings, log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """All three measurements; returns the JSON-ready result (see module docstring)."""
     device = torch.device(s.device)
@@ -527,4 +508,3 @@ def format_report(r: dict[str, Any]) -> str:
         meas = "n/a" if t["measured"] is None else f"{100 * t['measured']:.0f}%"
         lines.append(f"  {k}: >= {100 * t['target']:.0f}% of matmul rate: measured {meas}: {'met' if t['met'] else 'NOT met'}")
     return "\n".join(lines)
-

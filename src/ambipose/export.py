@@ -23,56 +23,18 @@ import torch
 from torch import nn
 
 from . import __version__
+from .data.skeleton import root_centre
 from .errors import AmbiposeError, InputError
+from .inference import PoseLifter
 from .io import atomic_path
+from .models.checkpoint import load_checkpoint
+from .models.fuse import fuse_for_inference  # noqa: F401 - public here too (docs/performance.md)
 from .models.networks import lift_to_3d
 from .models.pose_model import PoseModel
 
 FORMATS = ("onnx", "torchscript")
 ONNX_OPSET = 17
 INPUT_NAME, OUTPUT_NAME = "poses_2d", "poses_3d"
-
-
-# ---- BatchNorm folding -----------------------------------------------------------------------
-def fuse_for_inference(model: nn.Module) -> nn.Module:
-    """An eval-only copy of `model` with every Linear -> BatchNorm1d pair folded into one Linear
-    and every Dropout removed (both are fixed affine maps / identities in eval mode).
-
-    Equivalent to `model.eval()` up to float rounding (about 1e-6 relative), with fewer kernels
-    per layer. The copy has no BatchNorm left, so it must not be trained: its parameters are
-    frozen (`requires_grad=False`). The input model is not changed.
-    """
-    fused = copy.deepcopy(model).eval()
-    _fuse_children(fused)
-    fused.requires_grad_(False)
-    return fused
-
-
-def _fuse_children(module: nn.Module) -> None:
-    for name, child in module.named_children():
-        if isinstance(child, nn.Sequential):
-            setattr(module, name, _fuse_sequential(child))
-        else:
-            _fuse_children(child)
-
-
-def _fuse_sequential(seq: nn.Sequential) -> nn.Sequential:
-    mods, out, i = list(seq), [], 0
-    while i < len(mods):
-        m = mods[i]
-        nxt = mods[i + 1] if i + 1 < len(mods) else None
-        if isinstance(m, nn.Linear) and isinstance(nxt, nn.BatchNorm1d) and nxt.running_mean is not None:
-            out.append(torch.nn.utils.fuse_linear_bn_eval(m, nxt))
-            i += 2
-            continue
-        if not isinstance(m, nn.Dropout):  # identity in eval mode
-            if isinstance(m, nn.Sequential):
-                m = _fuse_sequential(m)
-            else:
-                _fuse_children(m)  # e.g. a ResidualBlock holding its own Sequential
-            out.append(m)
-        i += 1
-    return nn.Sequential(*out)
 
 
 # ---- the graph that gets exported ------------------------------------------------------------
@@ -98,7 +60,7 @@ class ExportablePoseModel(nn.Module):
         if s is not None and self.scale_mode == "2d":
             x = x * s[:, None, None]
         pose = lift_to_3d(x, self.lifter(x), self.depth)
-        pose = pose - pose[:, :1]
+        pose = root_centre(pose)
         if s is not None and self.scale_mode == "3d":
             pose = pose * s[:, None, None]
         return pose
@@ -127,8 +89,6 @@ def export_metadata(state: dict) -> dict[str, str]:
 def model_from_state(state: dict, source: str = "<memory>") -> PoseModel:
     """The PoseModel of a checkpoint dict (eval mode, CPU). Raises InputError if weights and
     config do not match."""
-    from .inference import PoseLifter
-
     return PoseLifter(state, "cpu", source).model.eval()
 
 
@@ -160,8 +120,6 @@ def write_export(model: PoseModel, fmt: str, out: str | Path, meta: dict[str, st
 def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path, fuse: bool = True,
                       opset: int = ONNX_OPSET) -> Path:
     """`export_model` for a checkpoint file (model.pt or last.pt)."""
-    from .training.checkpoint import load_checkpoint
-
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
     return export_model(load_checkpoint(checkpoint), fmt, out, fuse, opset, source=str(checkpoint))

@@ -17,8 +17,9 @@ from tqdm import tqdm
 from .config import config_from_dict, migrate_stored_config
 from .data.normalization import normalise, universal_constant
 from .errors import InputError
+from .models.checkpoint import load_checkpoint
+from .models.fuse import fuse_for_inference
 from .models.pose_model import PoseModel, upgrade_state_dict
-from .training.checkpoint import load_checkpoint
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "ambipose_h36m.pt"
 
@@ -46,8 +47,6 @@ class PoseLifter:
         except (RuntimeError, KeyError, TypeError) as e:
             raise InputError(f"{source}: checkpoint weights do not match its config ({str(e).splitlines()[0][:200]})") from None
         self.device = torch.device(device)
-        from .export import fuse_for_inference
-
         # BatchNorm folded into the Linear layers: same outputs, fewer kernels (docs/performance.md).
         self.model = fuse_for_inference(self.model).to(self.device)
         self.normalisation = dict(state["normalisation"])

@@ -9,7 +9,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 
 @contextlib.contextmanager
@@ -44,9 +44,3 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_save(path: str | Path, writer: Callable[[Path], None]) -> None:
-    """Call `writer(tmp_path)` (e.g. `lambda p: np.savez(p, ...)`), then move it into place."""
-    with atomic_path(path) as tmp:
-        writer(tmp)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .data.skeleton import BONE_CHILD, BONE_PARENT
+from .data.skeleton import BONE_CHILD, BONE_PARENT, bone_lengths  # noqa: F401 - bone_lengths: numpy or torch
 
 
 def joint_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -29,11 +29,6 @@ def sq_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def bone_vectors(poses: torch.Tensor) -> torch.Tensor:
     """(B, 17, C) -> (B, 16, C): child minus parent for each bone."""
     return poses[:, BONE_CHILD] - poses[:, BONE_PARENT]
-
-
-def bone_lengths(poses: torch.Tensor) -> torch.Tensor:
-    """(B, 17, 3) -> (B, 16)."""
-    return bone_vectors(poses).norm(dim=-1)
 
 
 def loss_2d(back_2d: torch.Tensor, input_2d: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..bench import BenchSettings, format_report, run_bench
     from ..errors import InputError
     from ..io import atomic_write_text
-    from ..training.run import pick_device
+    from ..settings import pick_device
 
     for name in ("width", "blocks", "cycles"):
         if getattr(args, name) < 1:

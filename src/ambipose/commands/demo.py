@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..data.formats import read_keypoints
+    from ..data.skeleton import root_centre
     from ..data.synthetic import synthetic_clip
     from ..errors import InputError
     from ..evaluation import metrics
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     lifted.meta["image_size"] = list(clip["image_size"])
     result = write_result(lifted, out / "result.npz")
 
-    gt = clip["poses_3d"] - clip["poses_3d"][:, :1]
+    gt = root_centre(clip["poses_3d"])
     mp, pa = metrics.mpjpe(lifted.poses_3d, gt), metrics.pa_mpjpe(lifted.poses_3d, gt)
     depth = lifted.poses_3d[..., 2]
     print("\n frame | scale s | depth span (mm) | MPJPE (mm) | PA-MPJPE (mm)")

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.protocols import format_table
     from ..inference import PoseLifter
     from ..io import atomic_write_text
-    from ..training.run import pick_device
+    from ..settings import pick_device
 
     if args.stride < 1:
         raise InputError("--stride must be >= 1")
@@ -58,7 +58,7 @@ def _evaluate_3dhp(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..inference import PoseLifter
     from ..io import atomic_write_text
-    from ..training.run import pick_device
+    from ..settings import pick_device
 
     if args.baseline or not args.checkpoint:
         raise InputError("--dataset 3dhp evaluates a --checkpoint (the trivial baselines are Human3.6M only)")

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from ..bench import random_poses
     from ..errors import InputError
     from ..export import ONNX_OPSET, export_model, model_from_state, read_metadata, run_exported
-    from ..training.checkpoint import load_checkpoint
+    from ..models.checkpoint import load_checkpoint
 
     if args.opset is not None and args.format != "onnx":
         raise InputError("--opset applies to --format onnx only")

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..inference import PoseLifter
     from ..lift_io import lift_keypoints, write_result
-    from ..training.run import pick_device
+    from ..settings import pick_device
 
     if args.batch_size < 1:
         raise InputError("--batch-size must be >= 1")

@@ -47,7 +47,7 @@ def _init_model_section(config_path: str, init: str) -> dict:
     import yaml
 
     from ..config import migrate_stored_config
-    from ..training.checkpoint import load_checkpoint
+    from ..models.checkpoint import load_checkpoint
 
     stored = dict(migrate_stored_config(load_checkpoint(init)["config"]).get("model") or {})
     try:

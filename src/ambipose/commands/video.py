@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..inference import PoseLifter
     from ..lift_io import lift_keypoints, write_result
-    from ..training.run import pick_device
+    from ..settings import pick_device
     from ..video.detectors import make_detector
     from ..video.pipeline import detect_video, save_track
 

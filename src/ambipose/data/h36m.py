@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import warnings
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from ..errors import InputError
 from ..settings import h36m_root
 from .camera import Camera, load_h36m_cameras
 from .safe_npz import load_npz_restricted
+from .sequence import Sequence, action_class  # noqa: F401 - Sequence's old home
 from .skeleton import NUM_JOINTS, sh16_to_h36m17
 
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
@@ -27,40 +27,6 @@ CAMERA_IDS = ("54138969", "55011271", "58860488", "60457274")
 
 # VideoPose3D / Human3.6M 32-joint skeleton -> our 17 joints.
 H36M32_TO_17 = np.array([0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27])
-
-
-@dataclass
-class Sequence:
-    """One video: 2D keypoints (T, 17, 2) pixels, optional 3D (T, 17, 3) camera frame mm."""
-
-    subject: str
-    action: str
-    camera: str
-    poses_2d: np.ndarray
-    poses_3d: np.ndarray | None = None
-    fps: float = 50.0
-    res_w: int = 1000
-    res_h: int = 1000
-    focal: float = 1.0  # mean focal length in pixels (for reference-scale computation)
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return f"{self.subject}/{self.action}/{self.camera}"
-
-    @property
-    def action_class(self) -> str:
-        """Action without the repetition suffix: "Walking 1" -> "Walking", "WalkDog" -> "WalkDog"."""
-        return action_class(self.action)
-
-    def __len__(self) -> int:
-        return len(self.poses_2d)
-
-
-def action_class(action: str) -> str:
-    base = action.split(" ")[0]
-    # Human3.6M naming quirks: "TakingPhoto"/"Photo", "WalkingDog"/"WalkDog".
-    return {"TakingPhoto": "Photo", "WalkingDog": "WalkDog", "WalkingTogether": "WalkTogether"}.get(base, base)
 
 
 def _load_npz(path: Path) -> np.lib.npyio.NpzFile:

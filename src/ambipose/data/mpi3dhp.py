@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .h36m import Sequence
+from .sequence import Sequence
 from .skeleton import NUM_JOINTS
 
 # ---------------------------------------------------------------------------------------------
@@ -434,11 +434,6 @@ def _flat_poses(path: Path, key: str, arr: Any, dims: int) -> np.ndarray:
     if not np.isfinite(a).all():
         raise InputError(f"{path}: '{key}' contains NaN or inf coordinates")
     return a
-
-
-def scene_of(sequence: Sequence) -> str:
-    """Scene group of a test Sequence: meta["scene"], else derived from the TS name."""
-    return str(sequence.meta.get("scene") or SCENE_GROUPS.get(sequence.subject, "unknown"))
 
 
 def activity_name(activity_id: int) -> str:

@@ -16,7 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .skeleton import HEAD, ROOT, head_root_length, root_centre
+from .skeleton import ROOT, head_root_length, root_centre
 
 DEFAULT_DEPTH = 10.0
 NONE_DIVISOR = 1000.0
@@ -66,5 +66,5 @@ def reference_scale(poses_3d_cam: np.ndarray, constant: float, focal: float, dep
     """
     p = np.asarray(poses_3d_cam, dtype=np.float64)
     z_root = p[..., ROOT, 2]
-    h3 = np.linalg.norm(p[..., HEAD, :] - p[..., ROOT, :], axis=-1)
+    h3 = head_root_length(p)
     return (constant * z_root / (focal * depth * h3)).astype(np.float32)

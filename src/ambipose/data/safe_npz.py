@@ -10,7 +10,6 @@ Anything else is refused with an `InputError` naming the object, before it is ca
 
 from __future__ import annotations
 
-import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -38,11 +37,6 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refused to load '{module}.{name}' (only arrays, numbers, "
                                      f"strings, lists and dicts are allowed)")
-
-
-def restricted_loads(data: bytes) -> Any:
-    """Unpickle bytes, admitting only containers, numbers, strings and numpy arrays / dtypes."""
-    return _RestrictedUnpickler(io.BytesIO(data)).load()
 
 
 def _read_member(fp: Any) -> Any:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Union
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    Poses = Union[np.ndarray, torch.Tensor]
 
 JOINT_NAMES: tuple[str, ...] = (
     "Hip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "Spine", "Thorax",
@@ -27,18 +34,30 @@ NECK_NOSE = 9
 NECK_FRACTION = 0.42
 
 
-def bone_lengths(poses: np.ndarray) -> np.ndarray:
-    """Bone lengths of poses (..., 17, D) -> (..., 16), in the poses' unit."""
-    return np.linalg.norm(poses[..., BONE_CHILD, :] - poses[..., BONE_PARENT, :], axis=-1)
+# The geometry helpers below take numpy arrays or torch tensors alike (same indexing; the
+# Euclidean norm is numpy's or torch's), so the training loop, the model and the evaluation
+# share one definition of each.
 
 
-def head_root_length(poses: np.ndarray) -> np.ndarray:
-    """Distance head (10) to root (0): (..., 17, D) -> (...)."""
-    return np.linalg.norm(poses[..., HEAD, :] - poses[..., ROOT, :], axis=-1)
+def _length(vectors: Poses) -> Poses:
+    """Euclidean norm over the last axis, numpy or torch."""
+    if isinstance(vectors, np.ndarray):
+        return np.linalg.norm(vectors, axis=-1)
+    return vectors.norm(dim=-1)
 
 
-def root_centre(poses: np.ndarray) -> np.ndarray:
-    """Subtract the root joint: (..., 17, D) -> (..., 17, D)."""
+def bone_lengths(poses: Poses) -> Poses:
+    """Bone lengths of poses (..., 17, D) -> (..., 16), in the poses' unit (numpy or torch)."""
+    return _length(poses[..., BONE_CHILD, :] - poses[..., BONE_PARENT, :])
+
+
+def head_root_length(poses: Poses) -> Poses:
+    """Distance head (10) to root (0): (..., 17, D) -> (...) (numpy or torch)."""
+    return _length(poses[..., HEAD, :] - poses[..., ROOT, :])
+
+
+def root_centre(poses: Poses) -> Poses:
+    """Subtract the root joint: (..., 17, D) -> (..., 17, D) (numpy or torch)."""
     return poses - poses[..., ROOT : ROOT + 1, :]
 
 

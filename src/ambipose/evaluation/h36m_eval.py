@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.h36m import Sequence, load_h36m
+from ..data.h36m import load_h36m
 from ..data.normalization import normalise, reference_scale, universal_constant
+from ..data.sequence import Sequence
 from ..data.skeleton import head_root_length, root_centre
 from .protocols import evaluate_sequences
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.skeleton import ROOT
+from ..data.skeleton import root_centre
 
 PCK_THRESHOLD_MM = 150.0
 AUC_THRESHOLDS_MM = np.linspace(0.0, 150.0, 31)  # as the official MPI-INF-3DHP script
@@ -19,14 +19,10 @@ def _check(pred: np.ndarray, gt: np.ndarray) -> None:
         raise ValueError(f"pred {pred.shape} and gt {gt.shape} must both be (N, J, 3)")
 
 
-def root_align(poses: np.ndarray) -> np.ndarray:
-    return poses - poses[:, ROOT : ROOT + 1]
-
-
 def joint_errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Root-aligned per-joint Euclidean errors (N, J), mm."""
     _check(pred, gt)
-    return np.linalg.norm(root_align(pred) - root_align(gt), axis=-1)
+    return np.linalg.norm(root_centre(pred) - root_centre(gt), axis=-1)
 
 
 def mpjpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -62,7 +58,7 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 def n_mpjpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """MPJPE after the best uniform scale of the root-aligned pred (Rhodin et al. 2018), (N,) mm."""
-    p, g = root_align(pred), root_align(gt)
+    p, g = root_centre(pred), root_centre(gt)
     k = (p * g).sum((1, 2)) / np.maximum((p * p).sum((1, 2)), 1e-12)
     return np.linalg.norm(k[:, None, None] * p - g, axis=-1).mean(-1)
 
@@ -70,7 +66,7 @@ def n_mpjpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 def mpjve(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Mean per-joint velocity error between consecutive frames of one sequence, (N-1,) mm/frame."""
     _check(pred, gt)
-    vp, vg = np.diff(root_align(pred), axis=0), np.diff(root_align(gt), axis=0)
+    vp, vg = np.diff(root_centre(pred), axis=0), np.diff(root_centre(gt), axis=0)
     return np.linalg.norm(vp - vg, axis=-1).mean(-1)
 
 
@@ -100,7 +96,7 @@ def auc(pred: np.ndarray, gt: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLD
 def depth_mirror(poses: np.ndarray) -> np.ndarray:
     """The depth-negated pose about its root (Z -> -Z, camera frame): the solution that a lifter
     trained without a cue for the sign of depth may converge to. (N, J, 3) -> (N, J, 3)."""
-    out = root_align(poses).copy()
+    out = root_centre(poses).copy()
     out[..., 2] *= -1
     return out
 

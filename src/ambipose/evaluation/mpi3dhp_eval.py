@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence as SequenceABC
 
 import numpy as np
 
-from ..data.h36m import Sequence
 from ..data.mpi3dhp import SCENE_GROUPS, SCENE_ORDER, activity_name
+from ..data.sequence import Sequence
 from ..data.skeleton import NUM_JOINTS, root_centre
 from .metrics import auc_from_errors, joint_errors, pa_mpjpe, pck_from_errors
 from .protocols import SCALE_PROTOCOLS, apply_scale_protocol

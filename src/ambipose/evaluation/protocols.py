@@ -20,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..data.h36m import Sequence
-from ..data.skeleton import HEAD, ROOT
+from ..data.sequence import Sequence
+from ..data.skeleton import head_root_length, root_centre
 from . import metrics
 
 SCALE_PROTOCOLS = ("global", "per-frame-gt", "authors")
@@ -29,15 +29,15 @@ SCALE_PROTOCOLS = ("global", "per-frame-gt", "authors")
 
 def apply_scale_protocol(pred_units: np.ndarray, gt_mm: np.ndarray, protocol: str, mm_per_unit: float) -> np.ndarray:
     """Root-centred predictions (N, 17, 3) in model units -> millimetres under `protocol`."""
-    pred = pred_units - pred_units[:, ROOT : ROOT + 1]
+    pred = root_centre(pred_units)
     if protocol == "global":
         return pred * mm_per_unit
     if protocol == "per-frame-gt":
-        hp = np.linalg.norm(pred[:, HEAD] - pred[:, ROOT], axis=-1)
-        hg = np.linalg.norm(gt_mm[:, HEAD] - gt_mm[:, ROOT], axis=-1)
+        hp = head_root_length(pred)
+        hg = head_root_length(gt_mm)
         return pred * (hg / np.maximum(hp, 1e-9))[:, None, None]
     if protocol == "authors":
-        return pred * np.linalg.norm(gt_mm[:, HEAD] - gt_mm[:, ROOT], axis=-1)[:, None, None]
+        return pred * head_root_length(gt_mm)[:, None, None]
     raise ValueError(f"unknown scale protocol {protocol!r}; choose from {SCALE_PROTOCOLS}")
 
 
@@ -56,7 +56,7 @@ def evaluate_sequences(
     errs: dict[str, list[np.ndarray]] = defaultdict(list)
     per_action: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
     for seq in tqdm(sequences, desc="evaluating", unit="video", disable=not progress):
-        gt = seq.poses_3d - seq.poses_3d[:, ROOT : ROOT + 1]
+        gt = root_centre(seq.poses_3d)
         pred = apply_scale_protocol(predict(seq), gt, protocol, mm_per_unit)
         pa = metrics.pa_mpjpe(pred, gt)
         pa_mirror = metrics.pa_mpjpe(metrics.depth_mirror(pred), gt)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..data.rotation import invert, rotate
+from ..data.skeleton import root_centre
 from .networks import lift_to_3d
 
 
@@ -27,8 +28,7 @@ def project(points: torch.Tensor, clip: float | None = None) -> torch.Tensor:
 
 def lift(lifter: nn.Module, poses_2d: torch.Tensor, depth: float) -> torch.Tensor:
     """Normalised 2D (B, 17, 2) -> root-centred 3D (B, 17, 3)."""
-    pose = lift_to_3d(poses_2d, lifter(poses_2d), depth)
-    return pose - pose[:, :1]
+    return root_centre(lift_to_3d(poses_2d, lifter(poses_2d), depth))
 
 
 @dataclass

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..data.skeleton import root_centre
 from .cycle import Cycle, view_synthesis
 from .networks import Lifter, ScaleModule, lift_to_3d
 
@@ -39,8 +40,7 @@ class PoseModel(nn.Module):
 
     def lift(self, lifter_in: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         """Root-centred 3D (B, 17, 3); in '3d' mode the scale multiplies the lifted pose."""
-        pose = lift_to_3d(lifter_in, self.lifter(lifter_in), self.depth)
-        pose = pose - pose[:, :1]
+        pose = root_centre(lift_to_3d(lifter_in, self.lifter(lifter_in), self.depth))
         return pose * s[:, None, None] if self.scale_mode == "3d" else pose
 
     def cycle(self, lifter_in: torch.Tensor, rotations: torch.Tensor, clip: float | None = None) -> Cycle:

@@ -1,1 +1,2 @@
-"""Training: data preparation, the loop, checkpoints, distributed helpers."""
+"""Training: data preparation, the loop, one run end to end, distributed helpers (checkpoint files
+live in `ambipose.models.checkpoint`)."""

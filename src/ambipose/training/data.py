@@ -22,7 +22,6 @@ class TrainingData:
     frames: PoseFrames
     normalisation: dict  # {"mode", "constant" (pixels or None), "depth"}
     head_root_mm: float  # mean ground-truth head-root length (mm) of these subjects, or the reference
-    has_3d: bool
     description: str
 
 
@@ -73,4 +72,4 @@ def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
     x = [normalise(p, d.normalisation, norm_constant, depth) for p in poses_2d_px]
     frames = PoseFrames.from_sequences(x, poses_3d, sref, up)
     return TrainingData(frames, {"mode": d.normalisation, "constant": norm_constant, "depth": depth},
-                        head_mm, poses_3d is not None, desc)
+                        head_mm, desc)

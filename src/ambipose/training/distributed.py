@@ -35,10 +35,11 @@ import torch.distributed as dist
 from torch import nn
 
 from ..config import ExperimentConfig
-from .checkpoint import save_checkpoint
+from ..models.checkpoint import save_checkpoint
+from ..settings import pick_device
 from .data import TrainingData
 from .loop import Trainer
-from .run import pick_device, run_training
+from .run import run_training
 
 
 class DistributedTrainer(Trainer):

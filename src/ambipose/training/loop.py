@@ -20,12 +20,13 @@ from .. import losses as L
 from ..config import ExperimentConfig
 from ..data.rotation import random_rotation, tilted_up
 from ..data.sampler import PairSampler
+from ..data.skeleton import head_root_length
 from ..errors import AmbiposeError
 from ..io import atomic_write_text
 from ..models.cycle import Cycle
 from ..models.networks import Discriminator
 from ..models.pose_model import PoseModel
-from .checkpoint import load_checkpoint, save_checkpoint
+from ..models.checkpoint import load_checkpoint, save_checkpoint
 from .data import TrainingData, prepare_training_data
 
 LOG_COLUMNS = ["epoch", "step", "kind",  # kind: the last step's kind; losses are means since the previous row
@@ -186,7 +187,7 @@ class Trainer:
         """Global scale protocol: mean ground-truth head-root length of the training subjects (mm)
         over the mean predicted head-root length on training inputs (model units)."""
         _, pred = self._predict_fixed(n, seed=1234)
-        head = (pred[:, 10] - pred[:, 0]).norm(dim=-1).mean().item()
+        head = head_root_length(pred).mean().item()
         return float(self.data.head_root_mm / max(head, 1e-9))
 
     # ---- logging -----------------------------------------------------------------------------

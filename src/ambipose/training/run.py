@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from ..config import ExperimentConfig
 from ..errors import InputError
-from .checkpoint import load_checkpoint, save_checkpoint
+from ..models.checkpoint import load_checkpoint, save_checkpoint
 from ..models.pose_model import upgrade_state_dict
+from ..settings import pick_device
 from .loop import Trainer
 
 
 RUN_FILES = ("last.pt", "log.csv", "model.pt", "best.pt")
-
-
-def pick_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available (this torch build or machine has none)")
-    return device
 
 
 def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device: str = "auto",

@@ -1,6 +1,9 @@
-"""Fuzz `read_keypoints` with malformed files: it returns a valid `Keypoints2D` or raises InputError.
+"""Fuzz every reader of untrusted input with generated malformed files: it returns a valid result
+or raises InputError (one clear line naming the file), never another exception.
 
-Never another exception type, never a hang (each call runs under a 5 s alarm).
+- `read_keypoints` (2D keypoint files, `ambipose.data.formats`): never a hang either (each call
+  runs under a 5 s alarm), and gap filling checked as a property;
+- configs, checkpoints, lift results and VideoPose3D npz files.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from typing import Iterator
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+import yaml
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from ambipose.config import load_config
 from ambipose.data.formats import NPZ_KEYS, Keypoints2D, read_keypoints
 from ambipose.errors import InputError
+from ambipose.lift_io import read_result
+from ambipose.models.checkpoint import load_checkpoint
 
 FUZZ = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -321,3 +328,104 @@ def test_filling_property(T, seed, p_low):
         for c in range(2):
             expected = np.interp(t, t[~low[:, j]], pts[~low[:, j], j, c])
             np.testing.assert_allclose(kp.poses[:, j, c], expected, rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Configs, checkpoints, lift results, VideoPose3D npz
+# ---------------------------------------------------------------------------------------------
+
+# These use pytest's tmp_path (one folder for all examples: each example overwrites its file).
+FUZZ_TMP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+        ["name", "data", "model", "loss", "train", "rotation", "epochs", "width", "scale", "lr", "source", "bogus"]), inner, max_size=4),
+    max_leaves=12)
+
+
+@FUZZ_TMP
+@given(doc=yaml_values)
+def test_config_reader_never_crashes(tmp_path, doc):
+    p = tmp_path / "fuzz.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    try:
+        load_config(p)
+    except InputError as e:
+        assert "fuzz.yaml" in str(e)
+
+
+@FUZZ_TMP
+@given(raw=st.binary(max_size=300))
+def test_config_reader_random_bytes(tmp_path, raw):
+    p = tmp_path / "bytes.yaml"
+    p.write_bytes(raw)
+    try:
+        load_config(p)
+    except InputError as e:
+        assert "bytes.yaml" in str(e)
+
+
+def _zip_with(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for k, v in entries.items():
+            z.writestr(k, v)
+    return buf.getvalue()
+
+
+@FUZZ_TMP
+@given(raw=st.binary(max_size=400) | st.builds(lambda b: _zip_with({"archive/data.pkl": b}), st.binary(max_size=200)),
+       cut=st.integers(0, 400))
+def test_checkpoint_reader_random_and_truncated(tmp_path, raw, cut):
+    p = tmp_path / "fuzz.pt"
+    p.write_bytes(raw[: max(cut, 1)])
+    try:
+        load_checkpoint(p)
+    except InputError as e:
+        assert "fuzz.pt" in str(e)
+
+
+@FUZZ_TMP
+@given(shape=st.one_of(st.lists(st.integers(0, 20), min_size=1, max_size=4),
+                       st.tuples(st.integers(1, 8), st.just(17), st.just(3)).map(list)),
+       fill=st.sampled_from([0.0, np.nan, np.inf, 1.0]),
+       cut=st.one_of(st.integers(10, 2000), st.none()))
+@example(shape=[3, 17, 3], fill=1.0, cut=None)  # an intact, well-formed file: the reading branch runs every time
+def test_result_reader_bad_arrays_and_truncation(tmp_path, shape, fill, cut):
+    """Odd shapes, truncation at any byte (`cut`; None keeps the file whole): InputError naming
+    the file, or a clip of (T, 17, 3) poses. Before well-formed shapes and whole files were
+    drawn, the reading branch never ran (the random shapes were never (T, 17, 3), and every file
+    was cut short)."""
+    p = tmp_path / "fuzz.npz"
+    np.savez(p, poses_3d=np.full(shape, fill, np.float32), poses_2d=np.zeros((1, 17, 2)), scales=np.ones(1),
+             missing=np.zeros((1, 17), bool), meta=np.array("{}"))
+    data = p.read_bytes()
+    p.write_bytes(data if cut is None else data[:cut])
+    try:
+        clip = read_result(p)
+    except InputError as e:
+        assert "fuzz.npz" in str(e)
+        return
+    assert clip.poses_3d.shape == tuple(shape) and clip.poses_3d.shape[1:] == (17, 3) and len(clip.poses_3d) > 0
+    np.testing.assert_array_equal(clip.poses_3d, np.full(shape, fill, np.float32))
+
+
+@FUZZ_TMP
+@given(payload=st.recursive(st.none() | st.integers() | st.text(max_size=4) |
+                            st.builds(lambda n, j: np.zeros((n, j, 3)), st.integers(0, 3), st.sampled_from([0, 16, 17, 32])),
+                            lambda inner: st.dictionaries(st.sampled_from(["S9", "Walking", "x"]), inner, max_size=2) |
+                            st.lists(inner, max_size=4), max_leaves=6))
+def test_videopose3d_reader_never_crashes(tmp_path, payload):
+    from ambipose.data.h36m import load_videopose3d
+
+    arr = np.empty((), dtype=object)
+    arr[()] = payload
+    np.savez(tmp_path / "d3.npz", positions_3d=arr)
+    np.savez(tmp_path / "d2.npz", positions_2d=arr)
+    cams = tmp_path / "cams.json"
+    cams.write_text('{"cameras": {}}')
+    try:
+        load_videopose3d(tmp_path / "d3.npz", tmp_path / "d2.npz", cams)
+    except InputError as e:
+        assert "npz" in str(e) or "cams.json" in str(e)

@@ -1,0 +1,320 @@
+"""Running the rows of a table: budgets and row configs, training what is missing (resumed, skipped
+where `model.pt` exists), evaluation cached beside each model, and one table end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from ..config import ExperimentConfig, config_from_dict, load_config
+from ..errors import InputError
+from ..evaluation.protocols import SCALE_PROTOCOLS
+from ..io import atomic_write_text
+from ..settings import machine_info, pick_device
+from .paper import AUTHORS_RELEASE, INPUTS, PAPER_HEADLINE_SOURCE, TABLES, paper_figures
+from .tables import render_markdown, write_fig6_png
+
+# ---------------------------------------------------------------------------------------------
+# Budgets and row configs.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    description: str
+    overrides: dict
+    eval_stride: int = 1
+
+
+def default_configs_dir() -> Path:
+    """`./configs` when it holds the table folders, else the repository's own `configs/`."""
+    here = Path.cwd() / "configs"
+    if (here / "budgets.yaml").is_file():
+        return here
+    return Path(__file__).resolve().parents[3] / "configs"
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_budgets(path: str | Path | None = None) -> dict[str, Budget]:
+    """Read and validate `configs/budgets.yaml` -> {name: Budget}.
+
+    Every override must be a valid config key with a valid value (checked by building a config
+    from it), and may not rename the experiment."""
+    path = Path(path) if path else default_configs_dir() / "budgets.yaml"
+    if not path.is_file():
+        raise InputError(f"{path}: budgets file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(raw, dict) or not raw:
+        raise InputError(f"{path}: expected a mapping of budget names to budgets")
+    budgets = {}
+    for name, spec in raw.items():
+        where = f"{path}: budget '{name}'"
+        if not isinstance(spec, dict):
+            raise InputError(f"{where}: expected a mapping with description / overrides / eval_stride")
+        unknown = sorted(set(spec) - {"description", "overrides", "eval_stride"})
+        if unknown:
+            raise InputError(f"{where}: unknown key(s) {unknown}; allowed: ['description', 'eval_stride', 'overrides']")
+        overrides = spec.get("overrides") or {}
+        if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+            raise InputError(f"{where}: overrides must map config sections to mappings of keys")
+        if {"name", "description"} & set(overrides):
+            raise InputError(f"{where}: overrides may not set name or description")
+        config_from_dict(overrides, f"{where} overrides")  # unknown keys / bad values -> InputError
+        stride = spec.get("eval_stride", 1)
+        if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+            raise InputError(f"{where}: eval_stride must be an integer >= 1")
+        budgets[str(name)] = Budget(str(name), str(spec.get("description", "")), overrides, stride)
+    return budgets
+
+
+def row_config(configs_dir: Path, table: str, row: str, budget: Budget, input_2d: str = "gt") -> ExperimentConfig:
+    """A row's YAML with the budget's overrides and the 2D input applied."""
+    path = configs_dir / table / f"{row}.yaml"
+    overrides = _deep_merge(budget.overrides, {"data": {"input_2d": input_2d}})
+    return load_config(path, overrides)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training (what is missing) and cached evaluation.
+# ---------------------------------------------------------------------------------------------
+
+# Config keys that do not change what is learnt.
+_IRRELEVANT = {("name",), ("description",), ("train", "threads"), ("train", "log_every")}
+
+
+def config_differences(stored: dict, wanted: dict) -> list[str]:
+    """Dotted keys whose values differ between two config dicts, ignoring name, description,
+    thread count and log interval."""
+    diffs = []
+
+    def walk(a: Any, b: Any, key: tuple[str, ...]) -> None:
+        if key in _IRRELEVANT:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                walk(a.get(k), b.get(k), key + (k,))
+        elif a != b:
+            diffs.append(f"{'.'.join(key)} ({a!r} vs {b!r})")
+
+    walk(stored, wanted, ())
+    return diffs
+
+
+def _check_run_config(path: Path, cfg: ExperimentConfig) -> None:
+    from ..models.checkpoint import load_checkpoint
+
+    diffs = config_differences(load_checkpoint(path)["config"], cfg.to_dict())
+    if diffs:
+        raise InputError(f"{path}: trained with another config ({', '.join(diffs[:4])}); "
+                         f"remove {path.parent} or pick another --runs folder")
+
+
+def ensure_trained(cfg: ExperimentConfig, run_dir: Path, train: bool = True, device: str = "auto",
+                   progress: bool = True, log: Callable[[str], None] = print) -> Path | None:
+    """`run_dir/model.pt`, training (resuming from `last.pt`) when it is missing; None when it is
+    missing and `train` is False. A run folder holding another config's model is an error."""
+    final = run_dir / "model.pt"
+    if final.is_file():
+        _check_run_config(final, cfg)
+        return final
+    if not train:
+        return None
+    if (run_dir / "last.pt").is_file():
+        _check_run_config(run_dir / "last.pt", cfg)
+    from ..training.run import run_training
+
+    log(f"[{cfg.name}] training into {run_dir}")
+    return run_training(cfg, run_dir, resume=True, device=device, progress=progress)
+
+
+class _MemoLifter:
+    """A `PoseLifter` whose lifts are remembered by input content, so the second scale protocol
+    reuses the first one's predictions instead of lifting every test frame again."""
+
+    def __init__(self, lifter: Any):
+        self._lifter = lifter
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lifter, name)
+
+    def lift_normalised(self, x, sref=None, **kw):
+        h = hashlib.sha1(x.tobytes())
+        if sref is not None:
+            h.update(sref.tobytes())
+        key = h.hexdigest()
+        if key not in self._cache:
+            self._cache[key] = self._lifter.lift_normalised(x, sref=sref, **kw)
+        return self._cache[key]
+
+
+def _fingerprint(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def eval_cache_path(run_dir: Path, input_2d: str, protocol: str, stride: int) -> Path:
+    return run_dir / f"eval_{input_2d}_{protocol}_stride{stride}.json"
+
+
+def evaluate_run(model: Path, input_2d: str, stride: int, device: str = "auto", progress: bool = True,
+                 sequences_loader: Callable[[], list] | None = None,
+                 log: Callable[[str], None] = print) -> dict[str, dict]:
+    """Every scale protocol for one model: {protocol: evaluate_checkpoint result}, each cached as
+    JSON beside the model and reused while the model file is unchanged."""
+    results: dict[str, dict] = {}
+    fp = _fingerprint(model)
+    todo = []
+    for protocol in SCALE_PROTOCOLS:
+        cache = eval_cache_path(model.parent, input_2d, protocol, stride)
+        if cache.is_file():
+            try:
+                cached = json.loads(cache.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                cached = {}
+            if cached.get("model_fingerprint") == fp:
+                results[protocol] = cached
+                continue
+        todo.append(protocol)
+    if not todo:
+        return results
+    from ..evaluation.h36m_eval import evaluate_checkpoint
+    from ..inference import PoseLifter
+
+    lifter = _MemoLifter(PoseLifter.from_checkpoint(model, pick_device(device)))
+    seqs = sequences_loader() if sequences_loader else None
+    for protocol in todo:
+        log(f"[{model.parent.name}] evaluating ({input_2d} 2D, {protocol}, stride {stride})")
+        t0 = time.time()
+        res = evaluate_checkpoint(lifter, input_2d, protocol, stride, progress=progress, sequences=seqs)
+        res["model_fingerprint"] = fp
+        res["eval_seconds"] = round(time.time() - t0, 2)
+        atomic_write_text(eval_cache_path(model.parent, input_2d, protocol, stride), json.dumps(res, indent=2))
+        results[protocol] = res
+    return results
+
+
+def _training_info(model: Path) -> dict[str, Any]:
+    from ..models.checkpoint import load_checkpoint
+
+    st = load_checkpoint(model)
+    return {"epochs": st.get("epoch"), "steps": st.get("step"), "train_seconds": st.get("seconds"),
+            "mm_per_unit": st.get("mm_per_unit")}
+
+
+# ---------------------------------------------------------------------------------------------
+# One table end to end.
+# ---------------------------------------------------------------------------------------------
+
+
+def run_dir_for(runs: Path, budget: str, table: str, row: str, input_2d: str) -> Path:
+    """runs/<budget>/<table>/<row> for ground-truth 2D; runs/<budget>/<table>_sh/<row> for
+    detections (trained on detections too)."""
+    return runs / budget / (table if input_2d == "gt" else f"{table}_{input_2d}") / row
+
+
+def output_stem(table: str, budget: str, input_2d: str) -> str:
+    return f"{table}_{budget}" if input_2d == "gt" else f"{table}_{budget}_{input_2d}"
+
+
+def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", input_2d: str = "gt",
+                    stride: int | None = None, out: str | Path = "docs/results", rows: list[str] | None = None,
+                    train: bool = True, device: str = "auto", progress: bool = True,
+                    configs_dir: str | Path | None = None, command: str | None = None,
+                    log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train what is missing, evaluate, and write `<out>/<stem>.md` and `.json` (and, for fig6,
+    the Fig. 6 PNG). `rows` limits which rows may be *trained*; every row with a model is
+    evaluated and reported. Returns the report dict."""
+    if table not in TABLES:
+        raise InputError(f"unknown table {table!r}; choose from {sorted(TABLES)}")
+    if input_2d not in INPUTS:
+        raise InputError(f"--input must be one of {list(INPUTS)}, not {input_2d!r}")
+    spec = TABLES[table]
+    configs_dir = Path(configs_dir) if configs_dir else default_configs_dir()
+    budgets = load_budgets(configs_dir / "budgets.yaml")
+    if budget not in budgets:
+        raise InputError(f"unknown budget {budget!r}; {configs_dir / 'budgets.yaml'} defines {sorted(budgets)}")
+    b = budgets[budget]
+    stride = b.eval_stride if stride is None else stride
+    if stride < 1:
+        raise InputError("--stride must be >= 1")
+    selected = list(spec.rows) if not rows else rows
+    unknown = [r for r in selected if r not in spec.rows]
+    if unknown:
+        raise InputError(f"{table} has no row(s) {unknown}; rows: {list(spec.rows)}")
+    runs, out = Path(runs), Path(out)
+    cfgs = {row: row_config(configs_dir, table, row, b, input_2d) for row in spec.rows}  # validate all first
+
+    from ..training.loop import TrainingDiverged
+
+    test_seqs: list | None = None
+
+    def sequences() -> list:
+        nonlocal test_seqs
+        if test_seqs is None:
+            from ..data.h36m import load_h36m
+
+            test_seqs = load_h36m("test", input_2d, stride=stride)
+        return test_seqs
+
+    report_rows = []
+    for row in spec.rows:
+        cfg = cfgs[row]
+        run_dir = run_dir_for(runs, budget, table, row, input_2d)
+        failure = None
+        try:
+            model = ensure_trained(cfg, run_dir, train=train and row in selected, device=device, progress=progress, log=log)
+        except TrainingDiverged as e:  # one diverged row must not stop the rest of the table
+            model, failure = None, str(e)
+            log(f"[{row}] training failed: {e}")
+        entry: dict[str, Any] = {
+            "row": row, "description": cfg.description, "config": str(configs_dir / table / f"{row}.yaml"),
+            "run": str(run_dir), "paper": paper_figures(table, row, input_2d),
+            "authors_release": AUTHORS_RELEASE["rows"].get(row, {}).get(input_2d) if table == "table3" else None,
+            "uses_3d_at_test": cfg.model.scale == "reference", "effective_config": cfg.to_dict(),
+        }
+        if failure:
+            entry["status"], entry["error"] = "failed", failure
+        elif model is None:
+            entry["status"] = "not run"
+            log(f"[{row}] no model in {run_dir}: not trained yet")
+        else:
+            entry["status"] = "evaluated"
+            entry["training"] = _training_info(model)
+            entry["ours"] = evaluate_run(model, input_2d, stride, device, progress, sequences, log)
+        report_rows.append(entry)
+
+    report = {
+        "table": table, "title": spec.title, "budget": budget, "budget_description": b.description,
+        "input_2d": input_2d, "stride": stride, "scale_protocols": list(SCALE_PROTOCOLS),
+        "command": command or f"ambipose reproduce {table} --budget {budget} --input {input_2d} --stride {stride}",
+        "machine": machine_info(device), "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "rows": report_rows, "labels": spec.labels,
+        "paper_sources": {"headline": PAPER_HEADLINE_SOURCE, "ablation_rows": "not recovered (n/r)",
+                          "authors_release": AUTHORS_RELEASE if table == "table3" else None},
+    }
+    stem = output_stem(table, budget, input_2d)
+    md_path, json_path = out / f"{stem}.md", out / f"{stem}.json"
+    if table == "fig6":
+        png = write_fig6_png(report, out / f"{stem}.png", log)
+        report["figure"] = str(png) if png else None
+    atomic_write_text(md_path, render_markdown(report))
+    atomic_write_text(json_path, json.dumps(report, indent=2, default=str))
+    log(f"wrote {md_path} and {json_path}")
+    return report
