@@ -146,3 +146,19 @@ def test_readme_layout_names_every_module():
             if not re.search(rf"(?<![\w.]){re.escape(name)}", block):
                 missing.append(str(rel))
     assert missing == []
+
+
+def test_export_loads_no_training_code(tmp_path):
+    """`ambipose export` (check included) needs models and inference, not the trainer."""
+    code = (
+        "import sys\n"
+        "from ambipose.cli import main\n"
+        "from ambipose.inference import DEFAULT_CHECKPOINT\n"
+        f"rc = main(['export', '--checkpoint', str(DEFAULT_CHECKPOINT), '--format', 'torchscript', '--out', {str(tmp_path / 'm.pt')!r}])\n"
+        "loaded = sorted(m for m in sys.modules if m == 'ambipose.training' or m.startswith('ambipose.training.'))\n"
+        "print('rc', rc, 'training modules:', loaded)\n"
+        "sys.exit(1 if rc or loaded else 0)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "m.pt").is_file()

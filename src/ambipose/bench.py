@@ -36,6 +36,7 @@ from torch import nn
 
 from .config import ExperimentConfig, ModelConfig, TrainConfig
 from .data.sampler import PoseFrames
+from .data.synthetic import random_poses  # noqa: F401  (re-exported: tests and tools import it from here)
 from .models.networks import Discriminator
 from .models.pose_model import PoseModel
 from .settings import machine_info
@@ -48,16 +49,6 @@ TARGET_TRAINING = 0.60
 
 
 # ---- synthetic inputs ------------------------------------------------------------------------
-def random_poses(n: int, seed: int = 0, spread: float = 0.04) -> torch.Tensor:
-    """Random normalised root-centred 2D poses (n, 17, 2): root (joint 0) at the origin, other
-    joints N(0, spread^2), i.e. about the size of a person at the canonical depth (head-root
-    distance ~1/D = 0.1)."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, 17, 2, generator=g) * spread
-    x[:, 0] = 0.0
-    return x
-
-
 def random_training_data(frames: int = 10_000, sequences: int = 20, seed: int = 0, depth: float = 10.0) -> TrainingData:
     """TrainingData of `sequences` equal-length random sequences (no dataset needed): enough for
     the Trainer's pair sampler; the poses have no temporal structure (speed only)."""

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from ..bench import random_poses
+    from ..data.synthetic import random_poses
     from ..errors import InputError
     from ..export import ONNX_OPSET, export_model, model_from_state, read_metadata, run_exported
     from ..models.checkpoint import load_checkpoint

@@ -191,3 +191,15 @@ def synthetic_clip(
         "cam_pos": cam_pos,
         "poses_world": world,
     }
+
+
+def random_poses(n: int, seed: int = 0, spread: float = 0.04) -> "torch.Tensor":
+    """Random normalised root-centred 2D poses (n, 17, 2): root (joint 0) at the origin, other
+    joints N(0, spread^2), i.e. about the size of a person at the canonical depth (head-root
+    distance ~1/D = 0.1)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 17, 2, generator=g) * spread
+    x[:, 0] = 0.0
+    return x
