@@ -60,3 +60,17 @@ def test_overrides_and_name_from_file(tmp_path):
     p.write_text("train:\n  epochs: 3\n")
     cfg = load_config(p, {"train": {"epochs": 5}, "data": {"source": "2d-file", "path_2d": "x.npy"}})
     assert cfg.name == "exp" and cfg.train.epochs == 5 and cfg.data.path_2d == "x.npy"
+
+
+def test_stored_configs_of_older_versions_migrate():
+    from ambipose.config import ExperimentConfig, InputError, config_from_dict, migrate_stored_config
+
+    stored = ExperimentConfig().to_dict()
+    stored["loss"]["bone_offset"] = 7
+    del stored["loss"]["bone_min_offset"]
+    stored["model"]["disc_size_invariant"] = False
+    cfg = config_from_dict(migrate_stored_config(stored))
+    assert cfg.loss.bone_min_offset == 7
+    stored["model"]["disc_size_invariant"] = True  # never shipped: not silently dropped
+    with pytest.raises(InputError, match="disc_size_invariant"):
+        config_from_dict(migrate_stored_config(stored))

@@ -41,7 +41,6 @@ class ModelConfig:
     depth: float = 10.0  # D: canonical root depth
     disc_blocks: int = 2
     disc_dropout: float = 0.25  # the discriminator has no BatchNorm (it scores each pose alone)
-    disc_size_invariant: bool = False  # the discriminator judges shape only (each pose rescaled to one size)
     scale_blocks: int = 1
     # Scale module: off, applied to the 2D input (paper's best), to the 3D output, or replaced by
     # the ground-truth reference scale S_2D^ref (a ceiling: uses 3D).
@@ -223,11 +222,16 @@ DEFAULT_CAMERAS = {
 
 def migrate_stored_config(raw: dict) -> dict:
     """A config stored in a checkpoint written by an older ambipose, in today's keys: `loss.bone_offset`
-    (a fixed offset) became `loss.bone_min_offset` (the minimum of a random one)."""
+    (a fixed offset) became `loss.bone_min_offset` (the minimum of a random one); the removed
+    `model.disc_size_invariant` (always off) is dropped."""
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     loss = raw.get("loss")
     if isinstance(loss, dict) and "bone_offset" in loss:
         loss.setdefault("bone_min_offset", loss.pop("bone_offset"))
+    model = raw.get("model")
+    if isinstance(model, dict) and model.get("disc_size_invariant") is False:
+        # An experimental switch of 2026-11-28, off in every stored model, then removed.
+        del model["disc_size_invariant"]
     return raw
 
 

@@ -89,11 +89,8 @@ class Discriminator(nn.Module):
     weights N(0, 0.02)).
     """
 
-    def __init__(self, width: int = 1024, blocks: int = 2, dropout: float = 0.25, size_invariant: bool = False):
+    def __init__(self, width: int = 1024, blocks: int = 2, dropout: float = 0.25):
         super().__init__()
-        # size_invariant: every pose is rescaled to one RMS joint-to-root distance (0.1, the data's
-        # head-root size) before scoring, so the verdict is on shape only, never on size.
-        self.size_invariant = size_invariant
         self.mlp = ResidualMLP(NUM_JOINTS * 2, 1, width, blocks, dropout, norm=False)
         for m in self.modules():
             if isinstance(m, nn.Linear):
@@ -101,9 +98,6 @@ class Discriminator(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
-        if self.size_invariant:  # poses are root-centred: the RMS norm over joints is their size
-            rms = poses_2d.square().sum(-1).mean(-1).sqrt().clamp_min(1e-6)  # (B,)
-            poses_2d = poses_2d * (0.1 / rms)[:, None, None]
         return self.mlp(poses_2d.flatten(1)).squeeze(-1)
 
 

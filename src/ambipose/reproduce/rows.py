@@ -117,9 +117,10 @@ def config_differences(stored: dict, wanted: dict) -> list[str]:
 
 
 def _check_run_config(path: Path, cfg: ExperimentConfig) -> None:
+    from ..config import migrate_stored_config
     from ..models.checkpoint import load_checkpoint
 
-    diffs = config_differences(load_checkpoint(path)["config"], cfg.to_dict())
+    diffs = config_differences(migrate_stored_config(load_checkpoint(path)["config"]), cfg.to_dict())
     if diffs:
         raise InputError(f"{path}: trained with another config ({', '.join(diffs[:4])}); "
                          f"remove {path.parent} or pick another --runs folder")
