@@ -121,6 +121,12 @@ class Trainer:
             "rng": {"torch": torch.get_rng_state(), "sampler": self.gen.get_state()},
         }
 
+    def model_file_state(self) -> dict:
+        """What `model.pt` (and `best.pt`) hold: `state()` without optimiser, RNG or live weights."""
+        return {"config": self.cfg.to_dict(), "normalisation": self.data.normalisation,
+                "mm_per_unit": self.mm_per_unit(), "model": self.final_model.state_dict(),
+                "epoch": self.epoch, "step": self.step, "seconds": self.seconds}
+
     def resume(self) -> bool:
         if not self.last_path.exists():
             return False
@@ -168,18 +174,22 @@ class Trainer:
                 e.copy_(b)
 
     @torch.no_grad()
-    def _predict_fixed(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The final model (eval mode) on a fixed random set of n training frames: (indices (n,),
-        root-centred predictions (n, 17, 3) in model units)."""
+    def _predict(self, idx: torch.Tensor) -> torch.Tensor:
+        """The final model (eval mode) on training frames idx (n,): root-centred predictions
+        (n, 17, 3) in model units."""
         model = self.final_model
         was = model.training
         model.eval()
-        g = torch.Generator().manual_seed(seed)
-        idx = torch.randint(len(self.frames), (min(n, len(self.frames)),), generator=g).to(self.device)
         sref = None if self.frames.sref is None else self.frames.sref[idx]
         pred = model(self.frames.poses_2d[idx], sref)
         model.train(was)
-        return idx, pred
+        return pred
+
+    def _predict_fixed(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`_predict` on a fixed random set of n training frames: (indices (n,), predictions)."""
+        g = torch.Generator().manual_seed(seed)
+        idx = torch.randint(len(self.frames), (min(n, len(self.frames)),), generator=g).to(self.device)
+        return idx, self._predict(idx)
 
     @torch.no_grad()
     def mm_per_unit(self, n: int = 8192) -> float:
@@ -322,14 +332,9 @@ class Trainer:
         every m-th training frame (at most n, so each video keeps its time order): no 3D needed."""
         from ..evaluation.plausibility import plausibility
 
-        f, model = self.frames, self.final_model
+        f = self.frames
         idx = torch.arange(0, len(f), max(1, -(-len(f) // n)), device=self.device)
-        was = model.training
-        model.eval()
-        sref = None if f.sref is None else f.sref[idx]
-        pred = model(f.poses_2d[idx], sref)
-        model.train(was)
-        return plausibility(pred.cpu().double().numpy(), f.seq_index[idx].cpu().numpy())
+        return plausibility(self._predict(idx).cpu().double().numpy(), f.seq_index[idx].cpu().numpy())
 
     @staticmethod
     def _plaus_row(p: dict[str, float]) -> dict[str, float]:
@@ -363,9 +368,7 @@ class Trainer:
         score = plausibility_score(p)
         if self.best is None or score < self.best["score"]:
             self.best = {"epoch": epoch, "score": score, **p}
-            st = self.state()
-            save_checkpoint(self.best_path, {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "model",
-                                                                 "epoch", "step", "seconds")})
+            save_checkpoint(self.best_path, self.model_file_state())
 
     def _my_slice(self, t: torch.Tensor) -> torch.Tensor:
         n = len(t) // self.world_size

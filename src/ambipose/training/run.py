@@ -61,8 +61,8 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
             say(f"kept the most plausible weights: {which}; bone-length variation {best['bone_cv_pct']:.1f} %, "
                 f"left/right asymmetry {best['asymmetry_pct']:.1f} %")
         else:
-            st = trainer.state()
-            save_checkpoint(final, {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "model", "epoch", "step", "seconds")})
+            st = trainer.model_file_state()
+            save_checkpoint(final, st)
         say(f"done: {trainer.step} steps in {trainer.seconds / 60:.1f} min; model {final} "
             f"(global scale: {st['mm_per_unit']:.1f} mm per unit)")
     return final
