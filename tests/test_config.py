@@ -24,7 +24,48 @@ def test_defaults_are_the_papers():
     cfg = config_from_dict({})
     assert (cfg.loss.w_2d, cfg.loss.w_3d, cfg.loss.w_adv, cfg.loss.w_tmc, cfg.loss.w_kl, cfg.loss.w_bone) == (5.0, 0.5, 1.0, 1.0, 0.001, 1.0)  # the authors' code (cfg/h36m_gt_scale.yaml)
     assert (cfg.model.width, cfg.model.blocks, cfg.model.dropout, cfg.model.depth) == (1024, 5, 0.25, 10.0)
-    assert (cfg.train.lr, cfg.train.lr_decay, cfg.train.batch_size, cfg.train.lifter_steps) == (2e-4, 0.95, 1024, 4)
+    # cfg/h36m_gt_scale.yaml: batch 512, lr 1.5e-4, discriminator 1e-4, x0.95 per 5 epochs; 200 epochs
+    assert (cfg.train.lr, cfg.train.disc_lr, cfg.train.lr_decay, cfg.train.batch_size, cfg.train.lifter_steps,
+            cfg.train.epochs) == (1.5e-4, 1e-4, 0.99, 512, 4, 200)
+    assert cfg.model.scale == "2d" and cfg.train.schedule == "iterative" and cfg.data.normalisation == "universal"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(p.parents[1])) for p in CONFIGS])
+def test_configs_hold_only_what_differs_from_the_defaults(path):
+    import yaml
+
+    defaults = ExperimentConfig().to_dict()
+    raw = yaml.safe_load(path.read_text())
+    repeated = [f"{section}.{key}" for section, values in raw.items() if isinstance(values, dict)
+                for key, value in values.items() if defaults[section].get(key) == value
+                and not (section == "data" and key == "path_2d")]  # path_2d: null names the --data-2d slot
+    assert repeated == [], f"{path.name} repeats defaults: {repeated}"
+
+
+def test_the_full_method_config_is_the_defaults():
+    full = load_config(Path(__file__).parents[1] / "configs" / "full.yaml").to_dict()
+    assert {k: v for k, v in full.items() if k not in ("name", "description")} == \
+        {k: v for k, v in config_from_dict({}).to_dict().items() if k not in ("name", "description")}
+
+
+def test_budgets_apply_over_the_yaml_and_flags_over_both(tmp_path):
+    recipe = Path(__file__).parents[1] / "configs" / "cpu_budget.yaml"
+    cpu = load_config(recipe)  # its own `budget: cpu`
+    assert (cpu.model.width, cpu.model.blocks, cpu.train.epochs * cpu.train.iters_per_epoch, cpu.train.lr,
+            cpu.train.disc_lr, cpu.train.threads) == (512, 3, 12000, 1e-3, 1e-3, 1)
+    assert (cpu.model.scale, cpu.loss.scale_relative, cpu.loss.w_2d) == ("3d", True, 1.0)  # the recipe's method
+    # What was configs/cpu_budget_sh.yaml: the same method, 4,000 steps decayed x0.7, on detections.
+    sh = load_config(recipe, {"data": {"input_2d": "sh"}}, budget="ablation")
+    assert (sh.train.epochs, sh.train.iters_per_epoch, sh.train.lr_decay, sh.data.input_2d, sh.model.scale) == \
+        (8, 500, 0.7, "sh", "3d")
+    assert load_config(recipe, {"train": {"epochs": 2}}, budget="ablation").train.epochs == 2  # flags win
+    p = tmp_path / "exp.yaml"
+    p.write_text("budget: huge\n")
+    with pytest.raises(InputError, match="unknown budget 'huge'"):
+        load_config(p)
+    p.write_text("budget: [cpu]\n")
+    with pytest.raises(InputError, match="budget must be a budget name"):
+        load_config(p)
 
 
 @pytest.mark.parametrize("raw, match", [
@@ -74,3 +115,20 @@ def test_stored_configs_of_older_versions_migrate():
     stored["model"]["disc_size_invariant"] = True  # never shipped: not silently dropped
     with pytest.raises(InputError, match="disc_size_invariant"):
         config_from_dict(migrate_stored_config(stored))
+
+
+def test_train_budget_and_input_flags(tmp_path):
+    import argparse
+
+    from ambipose.commands.train import add_train_arguments, config_from_args, default_run_dir
+
+    p = argparse.ArgumentParser()
+    add_train_arguments(p)
+    recipe = str(Path(__file__).parents[1] / "configs" / "cpu_budget.yaml")
+    args = p.parse_args(["--config", recipe, "--budget", "ablation", "--input", "sh"])
+    cfg = config_from_args(args)
+    assert cfg.data.input_2d == "sh" and cfg.train.epochs == 8
+    # A variant never lands in the folder of the config's own run (runs/cpu_budget).
+    assert default_run_dir(args, cfg.name) == "runs/cpu_budget_ablation_sh"
+    plain = p.parse_args(["--config", recipe])
+    assert default_run_dir(plain, config_from_args(plain).name) == "runs/cpu_budget"

@@ -97,6 +97,12 @@ def test_budgets_apply_as_overrides(budgets):
             smoke.train.batch_size) == (32, 1, 1, 5, 64)
     assert smoke.train.lifter_steps == 2 and smoke.data.input_2d == "sh"
     assert budgets["smoke"].eval_stride > 1 and budgets["paper"].eval_stride == 1
+    # The ablation budget: the recipe's model, a third of its steps, two seeds where error bars are asked for.
+    ablation = R.row_config(CONFIGS, "table3", "plus_bone", budgets["ablation"])
+    assert (ablation.model.width, ablation.model.blocks, ablation.train.epochs * ablation.train.iters_per_epoch) \
+        == (512, 3, 4000)
+    assert [budgets["ablation"].seeds_for(t) for t in ("table3", "table4", "fig6")] == [2, 1, 2]
+    assert budgets["cpu"].seeds_for("table3") == 1
 
 
 @pytest.mark.parametrize("raw, match", [
@@ -106,6 +112,9 @@ def test_budgets_apply_as_overrides(budgets):
     ({"x": {"overrides": {"name": "y"}}}, "overrides must map config sections"),
     ({"x": {"overrides": {}, "eval_stride": 0}}, "eval_stride must be an integer >= 1"),
     ({"x": {"overides": {}}}, r"unknown key\(s\) \['overides'\]"),
+    ({"x": {"seeds": {"table9": 2}}}, "seeds must map table names"),
+    ({"x": {"seeds": {"table3": 0}}}, "seeds must map table names"),
+    ({"x": {"seeds": 2}}, "seeds must map table names"),
     ({"x": 3}, "expected a mapping"),
     ([1, 2], "expected a mapping of budget names"),
 ])
@@ -133,7 +142,7 @@ def test_only_sourced_paper_figures_are_shown():
 
 def _fake_result(mpjpe: float, pa: float, n: float) -> dict:
     return {"action_mean_mpjpe": mpjpe, "action_mean_pa_mpjpe": pa, "action_mean_n_mpjpe": n,
-            "mpjpe": mpjpe + 1, "frames": 1234}
+            "mpjpe": mpjpe + 1, "frames": 1234, "mirror_fraction": 0.004}
 
 
 def fake_report() -> dict:
@@ -161,9 +170,9 @@ def test_markdown_puts_paper_and_our_figures_side_by_side():
              for ln in md.splitlines() if ln.startswith("| `")}
     assert list(lines) == [f"`{r}`" for r in R.TABLES["table3"].rows]
     full = lines["`plus_bone`"]
-    # what | paper MPJPE | paper PA | ours MPJPE global | per-frame-gt | authors | PA | N | training
+    # what | paper MPJPE | paper PA | ours MPJPE global | per-frame-gt | authors | PA | N | mirrored | seeds | training
     assert full[1:8] == ["85.3 †", "42.0 †", "101.2", "90.0", "105.0", "55.5", "95.0"]
-    assert full[8] == "10 epochs, 5000 steps, 45 min"
+    assert full[8:] == ["0.4 %", "1 of 1", "10 epochs, 5000 steps, 45 min"]
     assert lines["`l2d_l3d_ladv`"][1:5] == ["n/r", "n/r", "111.2", "100.0"]
     assert lines["`plus_tmc`"][1:7] == ["n/r", "n/r", "not run", "not run", "not run", "not run"]
     header = next(ln for ln in md.splitlines() if ln.startswith("| row"))
@@ -327,7 +336,7 @@ def test_smoke_reproduction_of_two_rows(smoke_table3, monkeypatch):
             assert res["scale_protocol"] == protocol and 0 < res["action_mean_pa_mpjpe"] < res["action_mean_mpjpe"] < 2000
         assert (Path(r["run"]) / "eval_gt_global_stride500.json").is_file()
     assert report["stride"] == 500 and report["machine"]["cpu_count"]
-    assert md.count("not run") == 10 and "| `plus_bone` |" in md and "85.3 †" in md
+    assert md.count("not run") == 12 and "| `plus_bone` |" in md and "85.3 †" in md
     # Re-running trains and evaluates nothing: models and evaluations are reused.
     import ambipose.evaluation.h36m_eval as h36m_eval
     import ambipose.training.run as run_mod
@@ -351,3 +360,80 @@ def test_figures_command_smoke(smoke_table3, tmp_path):
                  "training_curves_l2d_l3d_ladv.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG", name
     assert main(["figures", "--sequences", "S9/Running 1/54138969", "--out", str(out)]) == 2
+
+
+# --- seeds and rows shared between tables ---------------------------------------------------------
+
+
+def test_seeds_are_averaged_with_their_half_range():
+    a = {"global": {"scale_protocol": "global", "action_mean_mpjpe": 78.0, "action_mean_pa_mpjpe": 55.0,
+                    "mirror_fraction": 0.01, "per_action": {"Walking": 70.0}}}
+    b = {"global": {"scale_protocol": "global", "action_mean_mpjpe": 80.0, "action_mean_pa_mpjpe": 56.0,
+                    "mirror_fraction": 0.03, "per_action": {"Walking": 72.0}}}
+    mean, spread = R.rows.combine_seeds([a, b])
+    assert mean["global"]["action_mean_mpjpe"] == 79.0 and spread["global"]["action_mean_mpjpe"] == 1.0
+    assert mean["global"]["action_mean_pa_mpjpe"] == 55.5 and spread["global"]["action_mean_pa_mpjpe"] == 0.5
+    assert mean["global"]["mirror_fraction"] == pytest.approx(0.02)
+    assert mean["global"]["scale_protocol"] == "global" and "per_action" not in mean["global"]
+    entry = {"ours": mean, "spread": spread, "seeds_evaluated": 2}
+    assert R.tables._cell(entry, "global", "mpjpe") == "79.0 ± 1.0"
+    assert R.tables._cell({**entry, "seeds_evaluated": 1}, "global", "mpjpe") == "79.0"
+
+
+def _fake_table_run(tmp_path, monkeypatch, table, seeds, trained):
+    """reproduce_table with training and evaluation faked: a 'trained' run gets a config.yaml and a
+    model.pt (as a real run leaves them) and its MPJPE is 70 + seed."""
+    from ambipose.training.loop import _yaml
+
+    def fake_ensure(cfg, run_dir, train=True, **kw):
+        if (run_dir / "model.pt").is_file():
+            return run_dir / "model.pt"
+        if not train:
+            return None
+        trained.append((cfg.name, cfg.train.seed, run_dir.name))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(_yaml(cfg.to_dict()))
+        (run_dir / "model.pt").write_text(str(cfg.train.seed))
+        return run_dir / "model.pt"
+
+    def fake_eval(model, input_2d, stride, *a, **k):
+        seed = float(model.read_text())
+        return {p: {"scale_protocol": p, "action_mean_mpjpe": 70.0 + seed, "action_mean_pa_mpjpe": 50.0 + seed}
+                for p in R.SCALE_PROTOCOLS}
+
+    monkeypatch.setattr(R.rows, "ensure_trained", fake_ensure)
+    monkeypatch.setattr(R.rows, "evaluate_run", fake_eval)
+    monkeypatch.setattr(R.rows, "_training_info", lambda m: {"epochs": 1, "steps": 5, "train_seconds": 1.0})
+    return R.reproduce_table(table, budget="smoke", runs=tmp_path / "runs", out=tmp_path / "out", seeds=seeds,
+                             rows=["plus_bone"] if table == "table3" else ["norm_universal_scale_2d"],
+                             device="cpu", progress=False, log=lambda m: None)
+
+
+def test_two_seeds_train_two_runs_and_report_mean_and_spread(tmp_path, monkeypatch):
+    trained: list = []
+    report = _fake_table_run(tmp_path, monkeypatch, "table3", 2, trained)
+    assert trained == [("plus_bone", 0, "plus_bone"), ("plus_bone", 1, "plus_bone_seed1")]
+    full = report["rows"][-1]
+    assert [s["seed"] for s in full["seeds"]] == [0, 1] and full["seeds_evaluated"] == 2
+    assert full["ours"]["global"]["action_mean_mpjpe"] == 70.5 and full["spread"]["global"]["action_mean_mpjpe"] == 0.5
+    md = (tmp_path / "out" / "table3_smoke.md").read_text()
+    row = next(ln for ln in md.splitlines() if ln.startswith("| `plus_bone`"))
+    assert "70.5 ± 0.5" in row and "50.5 ± 0.5" in row and "| 2 of 2 |" in row and "2 seeds per row" in md
+    assert report["seeds"] == 2 and "--seeds 2" in report["command"]
+    # Run again: nothing is trained.
+    _fake_table_run(tmp_path, monkeypatch, "table3", 2, trained)
+    assert len(trained) == 2
+
+
+def test_the_same_experiment_in_another_table_is_not_trained_again(tmp_path, monkeypatch):
+    trained: list = []
+    _fake_table_run(tmp_path, monkeypatch, "table3", 1, trained)
+    report = _fake_table_run(tmp_path, monkeypatch, "table4", 1, trained)
+    assert trained == [("plus_bone", 0, "plus_bone")]  # Table 4's universal / 2D row is Table 3's full method
+    row = next(r for r in report["rows"] if r["row"] == "norm_universal_scale_2d")
+    assert row["seeds"][0]["shared_with"].endswith("table3/plus_bone") and row["status"] == "evaluated"
+    other = R.rows.find_identical_run(tmp_path / "runs" / "smoke",
+                                      R.row_config(CONFIGS, "table4", "norm_universal_scale_off",
+                                                   R.load_budgets(CONFIGS / "budgets.yaml")["smoke"]),
+                                      tmp_path / "nowhere")
+    assert other is None

@@ -88,13 +88,16 @@ class TrainConfig:
     objective: Literal["unsupervised", "supervised"] = "unsupervised"
     schedule: Literal["iterative", "joint"] = "iterative"
     lifter_steps: int = 4  # lifter steps per scale step (iterative schedule)
+    # The defaults are the paper's schedule with the authors' optimiser settings (cfg/h36m_gt_scale.yaml
+    # of their code): batch 512, lr 1.5e-4 (discriminator 1e-4), x0.95 every 5 epochs (~x0.99 per
+    # epoch), 200 epochs of the 10 fps training frames (572 steps each).
     epochs: int = 200
     iters_per_epoch: int | None = None  # default: one pass over the training frames
-    batch_size: int = 1024
-    lr: float = 2e-4  # lifter and scale module (Adam, betas (0.5, 0.9) as the authors)
-    disc_lr: float | None = None  # discriminator; None = lr
+    batch_size: int = 512
+    lr: float = 1.5e-4  # lifter and scale module (Adam, betas (0.5, 0.9) as the authors)
+    disc_lr: float | None = 1e-4  # discriminator; None = lr
     disc_every: int = 3  # one discriminator update every n lifter steps
-    lr_decay: float = 0.95  # per epoch
+    lr_decay: float = 0.99  # per epoch
     # Exponential moving average of the lifter and scale weights (0 = off): the model that is
     # validated and shipped. Adversarial training jitters the live weights from step to step.
     ema_decay: float = 0.999
@@ -244,8 +247,90 @@ def config_from_dict(raw: dict, where: str = "config") -> ExperimentConfig:
     return cfg
 
 
-def load_config(path: str | Path, overrides: dict | None = None) -> ExperimentConfig:
-    """Read a YAML experiment file; `overrides` is a nested dict applied on top (CLI flags)."""
+# ---------------------------------------------------------------------------------------------
+# Budgets (configs/budgets.yaml): named sets of overrides (model size, schedule) that make any
+# experiment config fit a machine: `train --budget`, `reproduce --budget`, or `budget:` in a YAML.
+# ---------------------------------------------------------------------------------------------
+
+# The tables `ambipose reproduce` knows (reproduce/paper.py): a budget may set seeds per table.
+ABLATION_TABLES = ("table3", "table4", "fig6")
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    description: str
+    overrides: dict
+    eval_stride: int = 1
+    # Seeds per table (table3 / table4 / fig6 -> how many; 1 where not named): seed k of a row
+    # trains with train.seed = k into <row> (k = 0) or <row>_seed<k>.
+    seeds: dict[str, int] = field(default_factory=dict)
+
+    def seeds_for(self, table: str) -> int:
+        return self.seeds.get(table, 1)
+
+
+def default_configs_dir() -> Path:
+    """`./configs` when it holds the table folders, else the repository's own `configs/`."""
+    here = Path.cwd() / "configs"
+    if (here / "budgets.yaml").is_file():
+        return here
+    return Path(__file__).resolve().parents[2] / "configs"
+
+
+def deep_merge(base: dict, extra: dict) -> dict:
+    """`base` with `extra` on top, mappings merged key by key (neither argument changes)."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_budgets(path: str | Path | None = None) -> dict[str, Budget]:
+    """Read and validate `configs/budgets.yaml` -> {name: Budget}.
+
+    Every override must be a valid config key with a valid value (checked by building a config
+    from it), and may not rename the experiment."""
+    path = Path(path) if path else default_configs_dir() / "budgets.yaml"
+    if not path.is_file():
+        raise InputError(f"{path}: budgets file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(raw, dict) or not raw:
+        raise InputError(f"{path}: expected a mapping of budget names to budgets")
+    budgets = {}
+    for name, spec in raw.items():
+        where = f"{path}: budget '{name}'"
+        if not isinstance(spec, dict):
+            raise InputError(f"{where}: expected a mapping with description / overrides / eval_stride / seeds")
+        allowed = ["description", "eval_stride", "overrides", "seeds"]
+        unknown = sorted(set(spec) - set(allowed))
+        if unknown:
+            raise InputError(f"{where}: unknown key(s) {unknown}; allowed: {allowed}")
+        overrides = spec.get("overrides") or {}
+        if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+            raise InputError(f"{where}: overrides must map config sections to mappings of keys")
+        if {"name", "description"} & set(overrides):
+            raise InputError(f"{where}: overrides may not set name or description")
+        config_from_dict(overrides, f"{where} overrides")  # unknown keys / bad values -> InputError
+        stride = spec.get("eval_stride", 1)
+        if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+            raise InputError(f"{where}: eval_stride must be an integer >= 1")
+        seeds = spec.get("seeds") or {}
+        if not isinstance(seeds, dict) or not all(
+                t in ABLATION_TABLES and isinstance(n, int) and not isinstance(n, bool) and n >= 1 for t, n in seeds.items()):
+            raise InputError(f"{where}: seeds must map table names ({', '.join(ABLATION_TABLES)}) to integers >= 1")
+        budgets[str(name)] = Budget(str(name), str(spec.get("description", "")), overrides, stride, dict(seeds))
+    return budgets
+
+
+
+def load_config(path: str | Path, overrides: dict | None = None, budget: str | Budget | None = None) -> ExperimentConfig:
+    """Read a YAML experiment file. A budget (the `budget` argument, else the YAML's own `budget:`
+    key; names from configs/budgets.yaml) applies on top of the YAML, and `overrides` (a nested
+    dict: CLI flags) on top of both."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
@@ -267,6 +352,20 @@ def load_config(path: str | Path, overrides: dict | None = None) -> ExperimentCo
                          f"{new_source!r} data (--data-2d); use a config made for it, e.g. configs/own_2d.yaml")
     if "name" not in raw:
         raw["name"] = path.stem
+    named = raw.pop("budget", None)
+    if named is not None and not isinstance(named, str):
+        raise InputError(f"{path}: budget must be a budget name from configs/budgets.yaml, not {named!r}")
+    budget = budget if budget is not None else named
+    if isinstance(budget, str):
+        budgets = load_budgets()
+        if budget not in budgets:
+            raise InputError(f"{path}: unknown budget {budget!r}; configs/budgets.yaml defines {sorted(budgets)}")
+        budget = budgets[budget]
+    if budget is not None:
+        for section, values in budget.overrides.items():
+            if not isinstance(raw.setdefault(section, {}), dict):
+                raise InputError(f"{path}: '{section}' must be a mapping")
+            raw[section] = deep_merge(raw[section], values)
     for section, values in (overrides or {}).items():
         if isinstance(values, dict):
             raw.setdefault(section, {})

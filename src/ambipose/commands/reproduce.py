@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "model), and write <out>/<table>_<budget>.md and .json (fig6 also a PNG).",
     )
     p.add_argument("table", choices=TABLE_CHOICES, help="which table or figure")
-    p.add_argument("--budget", default="cpu", help="compute budget from configs/budgets.yaml: paper, cpu or smoke (default cpu)")
+    p.add_argument("--budget", default="cpu",
+                   help="compute budget from configs/budgets.yaml: paper, cpu, ablation or smoke (default cpu)")
     p.add_argument("--runs", default="runs", help="root of the run folders (default runs/)")
     p.add_argument("--input", choices=["gt", "sh"], default="gt",
                    help="2D input for training and test: ground truth or Stacked Hourglass detections (default gt)")
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="docs/results", help="where the Markdown/JSON (and PNG) go (default docs/results)")
     p.add_argument("--rows", action="append", default=None, metavar="ROW[,ROW...]",
                    help="train only these rows (comma list, or repeat the flag); every row with a model is still reported")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="train every row with seeds 0..N-1 and report mean ± half range (default: the budget's count "
+                        "for this table, else 1)")
     p.add_argument("--no-train", action="store_true", help="train nothing; report the rows whose models exist")
     p.add_argument("--configs", default=None, help="configs folder holding budgets.yaml and <table>/ (default ./configs)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
@@ -40,6 +44,8 @@ def canonical_command(args: argparse.Namespace) -> str:
         parts += ["--stride", str(args.stride)]
     if args.rows:
         parts += ["--rows", ",".join(args.rows)]
+    if args.seeds is not None:
+        parts += ["--seeds", str(args.seeds)]
     if args.no_train:
         parts.append("--no-train")
     if args.configs:
@@ -55,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     rows = [r for item in (args.rows or []) for r in item.split(",") if r] or None
     report = reproduce_table(
         args.table, budget=args.budget, runs=args.runs, input_2d=args.input, stride=args.stride, out=args.out,
-        rows=rows, train=not args.no_train, device=args.device, progress=not args.no_progress,
+        rows=rows, seeds=args.seeds, train=not args.no_train, device=args.device, progress=not args.no_progress,
         configs_dir=args.configs, command=canonical_command(args),
     )
     done = sum(1 for r in report["rows"] if r.get("ours"))

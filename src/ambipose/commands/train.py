@@ -14,7 +14,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by `ambipose train` and the torchrun entry point (training/distributed.py)."""
     p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/full.yaml")
-    p.add_argument("--out", default=None, help="run folder (default: runs/<config name>)")
+    p.add_argument("--out", default=None,
+                   help="run folder (default: runs/<config name>, plus _<budget> with --budget and _sh with --input sh)")
+    p.add_argument("--budget", default=None,
+                   help="compute budget from configs/budgets.yaml applied over the config (model size and schedule): "
+                        "paper, cpu, ablation or smoke; default: the config's own `budget:` key, else none")
+    p.add_argument("--input", choices=["gt", "sh"], default=None,
+                   help="Human3.6M 2D input: ground truth or Stacked Hourglass detections (default: the config's)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt if it exists")
     p.add_argument("--overwrite", action="store_true", help="start from scratch in an --out folder that already holds a run")
     p.add_argument("--data-2d", default=None, help="train on your own 2D keypoint file (no 3D anywhere)")
@@ -32,13 +38,23 @@ def config_from_args(args: argparse.Namespace):
     overrides: dict = {}
     if args.data_2d:
         overrides["data"] = {"source": "2d-file", "path_2d": args.data_2d}
+    if getattr(args, "input", None):
+        overrides.setdefault("data", {})["input_2d"] = args.input
     if args.epochs is not None:
         overrides.setdefault("train", {})["epochs"] = args.epochs
     if args.seed is not None:
         overrides.setdefault("train", {})["seed"] = args.seed
     if getattr(args, "init", None):
         overrides["model"] = _init_model_section(args.config, args.init)
-    return load_config(args.config, overrides)
+    return load_config(args.config, overrides, budget=getattr(args, "budget", None))
+
+
+def default_run_dir(args: argparse.Namespace, name: str) -> str:
+    """runs/<name>, with _<budget> for --budget and _<input> for --input sh, so a budget or input
+    variant of a config never lands in (and is refused by) the folder of the config's own run."""
+    suffix = (f"_{args.budget}" if getattr(args, "budget", None) else "") + \
+        (f"_{args.input}" if getattr(args, "input", None) not in (None, "gt") else "")
+    return f"runs/{name}{suffix}"
 
 
 def _init_model_section(config_path: str, init: str) -> dict:
@@ -66,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training.run import run_training
 
     cfg = config_from_args(args)
-    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    out = Path(args.out or default_run_dir(args, cfg.name))
     run_training(cfg, out, resume=args.resume, device=args.device, init=args.init, progress=not args.no_progress,
                  overwrite=args.overwrite)
     return 0

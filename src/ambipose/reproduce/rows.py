@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
 
-from ..config import ExperimentConfig, config_from_dict, load_config
+from ..config import Budget, ExperimentConfig, config_from_dict, deep_merge, default_configs_dir, load_config
+from ..config import load_budgets as _load_budgets
 from ..errors import InputError
 from ..evaluation.protocols import SCALE_PROTOCOLS
 from ..io import atomic_write_text
@@ -25,69 +25,14 @@ from .tables import render_markdown, write_fig6_png
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Budget:
-    name: str
-    description: str
-    overrides: dict
-    eval_stride: int = 1
-
-
-def default_configs_dir() -> Path:
-    """`./configs` when it holds the table folders, else the repository's own `configs/`."""
-    here = Path.cwd() / "configs"
-    if (here / "budgets.yaml").is_file():
-        return here
-    return Path(__file__).resolve().parents[3] / "configs"
-
-
-def _deep_merge(base: dict, extra: dict) -> dict:
-    out = dict(base)
-    for k, v in extra.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def load_budgets(path: str | Path | None = None) -> dict[str, Budget]:
-    """Read and validate `configs/budgets.yaml` -> {name: Budget}.
-
-    Every override must be a valid config key with a valid value (checked by building a config
-    from it), and may not rename the experiment."""
-    path = Path(path) if path else default_configs_dir() / "budgets.yaml"
-    if not path.is_file():
-        raise InputError(f"{path}: budgets file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(raw, dict) or not raw:
-        raise InputError(f"{path}: expected a mapping of budget names to budgets")
-    budgets = {}
-    for name, spec in raw.items():
-        where = f"{path}: budget '{name}'"
-        if not isinstance(spec, dict):
-            raise InputError(f"{where}: expected a mapping with description / overrides / eval_stride")
-        unknown = sorted(set(spec) - {"description", "overrides", "eval_stride"})
-        if unknown:
-            raise InputError(f"{where}: unknown key(s) {unknown}; allowed: ['description', 'eval_stride', 'overrides']")
-        overrides = spec.get("overrides") or {}
-        if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
-            raise InputError(f"{where}: overrides must map config sections to mappings of keys")
-        if {"name", "description"} & set(overrides):
-            raise InputError(f"{where}: overrides may not set name or description")
-        config_from_dict(overrides, f"{where} overrides")  # unknown keys / bad values -> InputError
-        stride = spec.get("eval_stride", 1)
-        if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
-            raise InputError(f"{where}: eval_stride must be an integer >= 1")
-        budgets[str(name)] = Budget(str(name), str(spec.get("description", "")), overrides, stride)
-    return budgets
+    """`configs/budgets.yaml` (or `path`) -> {name: Budget}, validated (config.load_budgets)."""
+    return _load_budgets(path)
 
 
 def row_config(configs_dir: Path, table: str, row: str, budget: Budget, input_2d: str = "gt") -> ExperimentConfig:
     """A row's YAML with the budget's overrides and the 2D input applied."""
-    path = configs_dir / table / f"{row}.yaml"
-    overrides = _deep_merge(budget.overrides, {"data": {"input_2d": input_2d}})
-    return load_config(path, overrides)
+    return load_config(configs_dir / table / f"{row}.yaml", {"data": {"input_2d": input_2d}}, budget=budget)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,6 +87,32 @@ def ensure_trained(cfg: ExperimentConfig, run_dir: Path, train: bool = True, dev
 
     log(f"[{cfg.name}] training into {run_dir}")
     return run_training(cfg, run_dir, resume=True, device=device, progress=progress)
+
+
+def find_identical_run(budget_dir: Path, cfg: ExperimentConfig, exclude: Path) -> Path | None:
+    """Another run folder under `budget_dir` (any table) trained with the same config (name,
+    description, threads and log interval aside), finished first: rows that are the same
+    experiment in two tables (Table 3's full method is Table 4's universal / 2D row and Fig. 6's
+    ratio 4) train once. Started-but-unfinished folders count too, so a killed run resumes
+    where it is rather than starting again elsewhere. None if there is none."""
+    wanted = cfg.to_dict()
+    finished, started = [], []
+    for path in sorted(budget_dir.glob("*/*/config.yaml")):
+        run = path.parent
+        if run.resolve() == exclude.resolve():
+            continue
+        try:
+            stored = yaml.safe_load(path.read_text())
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            continue
+        if not isinstance(stored, dict):
+            continue
+        from ..config import migrate_stored_config
+
+        if config_differences(migrate_stored_config(stored), wanted):
+            continue
+        (finished if (run / "model.pt").is_file() else started if (run / "last.pt").is_file() else []).append(run)
+    return (finished + started or [None])[0]
 
 
 class _MemoLifter:
@@ -224,10 +195,37 @@ def _training_info(model: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def run_dir_for(runs: Path, budget: str, table: str, row: str, input_2d: str) -> Path:
+def run_dir_for(runs: Path, budget: str, table: str, row: str, input_2d: str, seed: int = 0) -> Path:
     """runs/<budget>/<table>/<row> for ground-truth 2D; runs/<budget>/<table>_sh/<row> for
-    detections (trained on detections too)."""
-    return runs / budget / (table if input_2d == "gt" else f"{table}_{input_2d}") / row
+    detections (trained on detections too); `_seed<k>` appended for seed k >= 1."""
+    name = row if seed == 0 else f"{row}_seed{seed}"
+    return runs / budget / (table if input_2d == "gt" else f"{table}_{input_2d}") / name
+
+
+# Metrics averaged over seeds (per scale protocol) in a row's "ours".
+_SEED_METRICS = ("mpjpe", "pa_mpjpe", "n_mpjpe", "action_mean_mpjpe", "action_mean_pa_mpjpe", "action_mean_n_mpjpe",
+                 "mirror_pa_mpjpe", "mirror_fraction", "frames", "mm_per_unit")
+
+
+def combine_seeds(per_seed: list[dict[str, dict]]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Evaluations of one row's seeds ({protocol: result} each) -> (mean, half range): per
+    protocol, every metric of `_SEED_METRICS` found in all seeds."""
+    mean: dict[str, dict] = {}
+    spread: dict[str, dict] = {}
+    for protocol in per_seed[0]:
+        if not all(protocol in r for r in per_seed):
+            continue
+        # Descriptive fields (protocol name, stride, ...) from the first seed; per-action tables
+        # stay with each seed's own result.
+        mean[protocol] = {k: v for k, v in per_seed[0][protocol].items()
+                          if k not in _SEED_METRICS and not isinstance(v, (dict, list))}
+        spread[protocol] = {}
+        for key in _SEED_METRICS:
+            values = [r[protocol].get(key) for r in per_seed]
+            if all(isinstance(v, (int, float)) for v in values):
+                mean[protocol][key] = sum(values) / len(values)
+                spread[protocol][key] = (max(values) - min(values)) / 2
+    return mean, spread
 
 
 def output_stem(table: str, budget: str, input_2d: str) -> str:
@@ -236,12 +234,13 @@ def output_stem(table: str, budget: str, input_2d: str) -> str:
 
 def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", input_2d: str = "gt",
                     stride: int | None = None, out: str | Path = "docs/results", rows: list[str] | None = None,
-                    train: bool = True, device: str = "auto", progress: bool = True,
+                    seeds: int | None = None, train: bool = True, device: str = "auto", progress: bool = True,
                     configs_dir: str | Path | None = None, command: str | None = None,
                     log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train what is missing, evaluate, and write `<out>/<stem>.md` and `.json` (and, for fig6,
     the Fig. 6 PNG). `rows` limits which rows may be *trained*; every row with a model is
-    evaluated and reported. Returns the report dict."""
+    evaluated and reported. `seeds` (default: the budget's count for this table) trains each row
+    with seeds 0..seeds-1 and reports their mean and half range. Returns the report dict."""
     if table not in TABLES:
         raise InputError(f"unknown table {table!r}; choose from {sorted(TABLES)}")
     if input_2d not in INPUTS:
@@ -255,6 +254,9 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
     stride = b.eval_stride if stride is None else stride
     if stride < 1:
         raise InputError("--stride must be >= 1")
+    n_seeds = b.seeds_for(table) if seeds is None else seeds
+    if n_seeds < 1:
+        raise InputError("--seeds must be >= 1")
     selected = list(spec.rows) if not rows else rows
     unknown = [r for r in selected if r not in spec.rows]
     if unknown:
@@ -277,34 +279,56 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
     report_rows = []
     for row in spec.rows:
         cfg = cfgs[row]
-        run_dir = run_dir_for(runs, budget, table, row, input_2d)
-        failure = None
-        try:
-            model = ensure_trained(cfg, run_dir, train=train and row in selected, device=device, progress=progress, log=log)
-        except TrainingDiverged as e:  # one diverged row must not stop the rest of the table
-            model, failure = None, str(e)
-            log(f"[{row}] training failed: {e}")
         entry: dict[str, Any] = {
             "row": row, "description": cfg.description, "config": str(configs_dir / table / f"{row}.yaml"),
-            "run": str(run_dir), "paper": paper_figures(table, row, input_2d),
+            "run": str(run_dir_for(runs, budget, table, row, input_2d)), "paper": paper_figures(table, row, input_2d),
             "authors_release": AUTHORS_RELEASE["rows"].get(row, {}).get(input_2d) if table == "table3" else None,
-            "uses_3d_at_test": cfg.model.scale == "reference", "effective_config": cfg.to_dict(),
+            "uses_3d_at_test": cfg.model.scale == "reference", "effective_config": cfg.to_dict(), "seeds": [],
         }
-        if failure:
-            entry["status"], entry["error"] = "failed", failure
-        elif model is None:
-            entry["status"] = "not run"
-            log(f"[{row}] no model in {run_dir}: not trained yet")
-        else:
+        for seed in range(n_seeds):
+            seed_cfg = config_from_dict(deep_merge(cfg.to_dict(), {"train": {"seed": seed}}), f"{row} seed {seed}")
+            run_dir = run_dir_for(runs, budget, table, row, input_2d, seed)
+            run: dict[str, Any] = {"seed": seed, "run": str(run_dir)}
+            if not (run_dir / "model.pt").is_file() and not (run_dir / "last.pt").is_file():
+                same = find_identical_run(runs / budget, seed_cfg, run_dir)
+                if same is not None:
+                    log(f"[{row} seed {seed}] same experiment as {same}: using that run")
+                    run_dir = same
+                    run["run"], run["shared_with"] = str(run_dir), str(run_dir)
+            try:
+                model = ensure_trained(seed_cfg, run_dir, train=train and row in selected, device=device,
+                                       progress=progress, log=log)
+            except TrainingDiverged as e:  # one diverged row must not stop the rest of the table
+                model = None
+                run["status"], run["error"] = "failed", str(e)
+                log(f"[{row} seed {seed}] training failed: {e}")
+            if model is None and "status" not in run:
+                run["status"] = "not run"
+                log(f"[{row} seed {seed}] no model in {run_dir}: not trained yet")
+            elif model is not None:
+                run["status"] = "evaluated"
+                run["training"] = _training_info(model)
+                run["ours"] = evaluate_run(model, input_2d, stride, device, progress, sequences, log)
+            entry["seeds"].append(run)
+        done = [r for r in entry["seeds"] if r.get("ours")]
+        failed = [r for r in entry["seeds"] if r["status"] == "failed"]
+        if done:
+            # Only seeds that finished count; the table says how many.
             entry["status"] = "evaluated"
-            entry["training"] = _training_info(model)
-            entry["ours"] = evaluate_run(model, input_2d, stride, device, progress, sequences, log)
+            entry["ours"], entry["spread"] = (done[0]["ours"], None) if len(done) == 1 else \
+                combine_seeds([r["ours"] for r in done])
+            entry["seeds_evaluated"] = len(done)
+            entry["training"] = done[0]["training"]
+        elif failed:
+            entry["status"], entry["error"] = "failed", failed[0]["error"]
+        else:
+            entry["status"] = "not run"
         report_rows.append(entry)
 
     report = {
         "table": table, "title": spec.title, "budget": budget, "budget_description": b.description,
-        "input_2d": input_2d, "stride": stride, "scale_protocols": list(SCALE_PROTOCOLS),
-        "command": command or f"ambipose reproduce {table} --budget {budget} --input {input_2d} --stride {stride}",
+        "input_2d": input_2d, "stride": stride, "seeds": n_seeds, "scale_protocols": list(SCALE_PROTOCOLS),
+        "command": command or f"ambipose reproduce {table} --budget {budget} --input {input_2d} --stride {stride} --seeds {n_seeds}",
         "machine": machine_info(device), "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rows": report_rows, "labels": spec.labels,
         "paper_sources": {"headline": PAPER_HEADLINE_SOURCE, "ablation_rows": "not recovered (n/r)",

@@ -22,9 +22,19 @@ def _fmt(v: Any) -> str:
     return f"{v:.1f}"
 
 
-def _metric(entry: dict, protocol: str, key: str) -> float | None:
-    res = (entry.get("ours") or {}).get(protocol)
+def _metric(entry: dict, protocol: str, key: str, field: str = "ours") -> float | None:
+    """A row's metric (mean over its seeds); `field="spread"` for the half range over seeds."""
+    res = (entry.get(field) or {}).get(protocol)
     return None if res is None else res.get(f"action_mean_{key}", res.get(key))
+
+
+def _cell(entry: dict, protocol: str, key: str) -> str:
+    """"78.1", or "78.9 ± 0.8" (mean ± half the range) when more than one seed was evaluated."""
+    value = _fmt(_metric(entry, protocol, key))
+    spread = _metric(entry, protocol, key, "spread")
+    if entry.get("seeds_evaluated", 1) > 1 and spread is not None and value != NOT_RECOVERED:
+        return f"{value} ± {spread:.1f}"
+    return value
 
 
 def _minutes(entry: dict) -> str:
@@ -51,7 +61,9 @@ def render_markdown(report: dict) -> str:
         "Ours: Human3.6M S9 and S11, all cameras, "
         + ("every test frame" if report["stride"] == 1 else f"one test frame in {report['stride']}")
         + (f" ({frames} frames)" if frames else "")
-        + "; errors in mm, mean over actions of the per-action means (the paper's convention).",
+        + "; errors in mm, mean over actions of the per-action means (the paper's convention)."
+        + (f" {report['seeds']} seeds per row (train.seed 0..{report['seeds'] - 1}): each cell is the mean over the "
+           "seeds ± half their range; the `seeds` column says how many finished." if report.get("seeds", 1) > 1 else ""),
         "Scale protocols for our MPJPE:",
         "- **global**: one mm-per-unit constant fixed at training time from the training subjects; no test "
         "ground truth touches the prediction (our headline);",
@@ -62,8 +74,8 @@ def render_markdown(report: dict) -> str:
         "PA-MPJPE (rigid alignment with scale) and N-MPJPE do not depend on the scale protocol; shown under `global`.",
         "",
         "| row | what it is | paper MPJPE | paper PA-MPJPE | MPJPE (global) | MPJPE (per-frame-gt) "
-        "| MPJPE (authors) | PA-MPJPE | N-MPJPE | training |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| MPJPE (authors) | PA-MPJPE | N-MPJPE | mirrored frames | seeds | training (per run) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     dagger = False
     for r in rows:
@@ -72,11 +84,13 @@ def render_markdown(report: dict) -> str:
         if paper.get("source") and paper["source"] != "paper":
             mark, dagger = " †", True
         if r.get("ours"):
-            ours = [_fmt(_metric(r, "global", "mpjpe")), _fmt(_metric(r, "per-frame-gt", "mpjpe")),
-                    _fmt(_metric(r, "authors", "mpjpe")),
-                    _fmt(_metric(r, "global", "pa_mpjpe")), _fmt(_metric(r, "global", "n_mpjpe"))]
+            mirrored = _metric(r, "global", "mirror_fraction")
+            ours = [_cell(r, "global", "mpjpe"), _cell(r, "per-frame-gt", "mpjpe"), _cell(r, "authors", "mpjpe"),
+                    _cell(r, "global", "pa_mpjpe"), _cell(r, "global", "n_mpjpe"),
+                    NOT_RECOVERED if mirrored is None else f"{100 * mirrored:.1f} %",
+                    f"{r.get('seeds_evaluated', 1)} of {len(r.get('seeds') or [None])}"]
         else:
-            ours = [r.get("status", "not run")] * 5
+            ours = [r.get("status", "not run")] * 6 + [f"0 of {len(r.get('seeds') or [None])}"]
         desc = r["description"]
         if r.get("uses_3d_at_test") and "3d" not in desc.lower():
             desc += " *(uses 3D at test time)*"
@@ -115,14 +129,16 @@ def write_fig6_png(report: dict, out_png: Path, log: Callable[[str], None] = pri
     from ..viz.plots import plot_step_ratio
 
     labels = report.get("labels") or {}
-    results = {}
+    results, errors = {}, {}
+    series = {"MPJPE (global)": ("global", "mpjpe"), "MPJPE (per-frame-gt)": ("per-frame-gt", "mpjpe"),
+              "MPJPE (authors)": ("authors", "mpjpe"), "PA-MPJPE": ("global", "pa_mpjpe")}
     for r in report["rows"]:
-        values = {"MPJPE (global)": _metric(r, "global", "mpjpe"),
-                  "MPJPE (per-frame-gt)": _metric(r, "per-frame-gt", "mpjpe"),
-                  "MPJPE (authors)": _metric(r, "authors", "mpjpe"),
-                  "PA-MPJPE": _metric(r, "global", "pa_mpjpe")}
-        results[labels.get(r["row"], r["row"])] = {k: math.nan if v is None else v for k, v in values.items()}
+        label = labels.get(r["row"], r["row"])
+        values = {name: _metric(r, *where) for name, where in series.items()}
+        results[label] = {k: math.nan if v is None else v for k, v in values.items()}
+        spreads = {name: _metric(r, *where, field="spread") for name, where in series.items()}
+        errors[label] = {k: 0.0 if v is None else v for k, v in spreads.items()}
     if not any(r.get("ours") for r in report["rows"]):
         log("fig6: no row evaluated yet; the Fig. 6 PNG is skipped")
         return None
-    return plot_step_ratio(results, out_png)
+    return plot_step_ratio(results, out_png, errors=errors if report.get("seeds", 1) > 1 else None)

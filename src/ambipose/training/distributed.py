@@ -166,7 +166,7 @@ def run_distributed(cfg: ExperimentConfig, out: Path, device: str = "auto", resu
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for torchrun: `torchrun --nproc_per_node=N -m ambipose.training.distributed ...`."""
-    from ..commands.train import add_train_arguments, config_from_args
+    from ..commands.train import add_train_arguments, config_from_args, default_run_dir
     from ..errors import AmbiposeError
 
     p = argparse.ArgumentParser(prog="python -m ambipose.training.distributed",
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         device = init_process_group(args.device, *((0, 1, 0) if standalone else (None, None, None)),
                                     init_method=f"tcp://127.0.0.1:{free_port()}" if standalone else "env://")
         try:
-            run_distributed(cfg, Path(args.out) if args.out else Path("runs") / cfg.name, device=device,
+            run_distributed(cfg, Path(args.out or default_run_dir(args, cfg.name)), device=device,
                             resume=args.resume, init=args.init, progress=not args.no_progress, overwrite=args.overwrite)
         finally:
             dist.destroy_process_group()

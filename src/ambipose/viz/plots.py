@@ -256,12 +256,14 @@ def plot_reference_scale(
 _METRIC_LABELS = {"mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE", "pa-mpjpe": "PA-MPJPE", "n_mpjpe": "N-MPJPE"}
 
 
-def plot_step_ratio(results: dict[str, dict[str, float]], out_png: str | Path, unit: str = "mm") -> Path:
+def plot_step_ratio(results: dict[str, dict[str, float]], out_png: str | Path, unit: str = "mm",
+                    errors: dict[str, dict[str, float]] | None = None) -> Path:
     """The paper's Fig. 6: error vs the lifter:scale training step ratio.
 
     `results` maps ratio labels in display order ("1", "2", "4", "8", "joint") to metric dicts such
     as {"mpjpe": 70.1, "pa_mpjpe": 50.3} (in `unit`). Every metric found is one line; a metric
-    missing for a ratio leaves a gap.
+    missing for a ratio leaves a gap. `errors`, keyed like `results`, draws error bars (e.g.
+    half the range over seeds).
     """
     if not results:
         raise AmbiposeError("plot_step_ratio: no results given")
@@ -274,7 +276,11 @@ def plot_step_ratio(results: dict[str, dict[str, float]], out_png: str | Path, u
     x = np.arange(len(labels))
     for m, marker in zip(metrics, "osD^v<>" * 10):
         y = np.array([float(results[k].get(m, math.nan)) for k in results])
-        ax.plot(x, y, marker=marker, lw=1.5, label=_METRIC_LABELS.get(m.lower(), m))
+        if errors is not None:
+            err = np.array([float((errors.get(k) or {}).get(m, 0.0)) for k in results])
+            ax.errorbar(x, y, yerr=err, marker=marker, lw=1.5, capsize=3, label=_METRIC_LABELS.get(m.lower(), m))
+        else:
+            ax.plot(x, y, marker=marker, lw=1.5, label=_METRIC_LABELS.get(m.lower(), m))
         for xi, yi in zip(x, y):
             if np.isfinite(yi):
                 ax.annotate(f"{yi:.1f}", (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
