@@ -30,7 +30,7 @@ def budgets() -> dict[str, R.Budget]:
 def test_every_table_config_loads_with_paper_defaults(table):
     spec = R.TABLES[table]
     assert sorted(p.stem for p in (CONFIGS / table).glob("*.yaml")) == sorted(spec.rows)
-    tag = {"table3": "Table 3", "table4": "Table 4", "fig6": "Fig. 6"}[table]
+    tag = {"table3": "Table 3", "table4": "Table 4", "fig5": "Fig. 5", "fig6": "Fig. 6"}[table]
     for row in spec.rows:
         cfg = load_config(CONFIGS / table / f"{row}.yaml")
         assert cfg.name == row and cfg.description.startswith(tag), row
@@ -60,6 +60,14 @@ def test_table4_is_the_normalisation_by_scale_grid_plus_the_reference_ceiling():
         assert row == f"norm_{cfg.data.normalisation.replace('-', '')}_scale_{cfg.model.scale}"
         grid.add((cfg.data.normalisation, cfg.model.scale))
     assert grid == {(n, s) for n in ("none", "universal", "step-wise") for s in ("off", "2d", "3d")}
+
+
+def test_fig5_rows_are_the_scale_module_variants_of_the_paper():
+    full = _cfg("table3", "plus_bone").to_dict()
+    assert R.config_differences(_cfg("fig5", "bone_kl_iterative").to_dict(), full) == []
+    assert R.config_differences(_cfg("fig5", "bone_iterative").to_dict(), full) == ["loss.w_kl (0.0 vs 0.001)"]
+    assert R.config_differences(_cfg("fig5", "bone_joint").to_dict(), full) == \
+        ["loss.w_kl (0.0 vs 0.001)", "train.schedule ('joint' vs 'iterative')"]
 
 
 def test_fig6_rows_vary_only_the_schedule():
@@ -101,7 +109,7 @@ def test_budgets_apply_as_overrides(budgets):
     ablation = R.row_config(CONFIGS, "table3", "plus_bone", budgets["ablation"])
     assert (ablation.model.width, ablation.model.blocks, ablation.train.epochs * ablation.train.iters_per_epoch) \
         == (512, 3, 4000)
-    assert [budgets["ablation"].seeds_for(t) for t in ("table3", "table4", "fig6")] == [2, 1, 2]
+    assert [budgets["ablation"].seeds_for(t) for t in ("table3", "table4", "fig5", "fig6")] == [2, 1, 1, 2]
     assert budgets["cpu"].seeds_for("table3") == 1
 
 
@@ -437,3 +445,25 @@ def test_the_same_experiment_in_another_table_is_not_trained_again(tmp_path, mon
                                                    R.load_budgets(CONFIGS / "budgets.yaml")["smoke"]),
                                       tmp_path / "nowhere")
     assert other is None
+
+
+def test_fig5_draws_the_evaluated_rows_scales(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_figures(folder, scale_models=None, **kw):
+        calls.append((folder, scale_models))
+        return {"written": [str(folder / "fig5_scale_over_time.png")], "skipped": []}
+
+    monkeypatch.setattr(R.figures, "build_figures", fake_figures)
+    monkeypatch.setattr(R.rows, "ensure_trained",
+                        lambda cfg, run_dir, train=True, **kw: run_dir / "model.pt" if cfg.name != "bone_joint" else None)
+    monkeypatch.setattr(R.rows, "evaluate_run", lambda *a, **k: {p: {"action_mean_mpjpe": 80.0} for p in R.SCALE_PROTOCOLS})
+    monkeypatch.setattr(R.rows, "_training_info", lambda m: {})
+    report = R.reproduce_table("fig5", budget="smoke", runs=tmp_path / "runs", out=tmp_path / "out", train=False,
+                               device="cpu", progress=False, log=lambda m: None)
+    (folder, models), = calls
+    assert folder == tmp_path / "out" / "fig5_smoke"
+    assert list(models) == ["bone + iterative", "bone + KL + iterative"]  # bone_joint has no model
+    assert models["bone + iterative"] == tmp_path / "runs" / "smoke" / "fig5" / "bone_iterative" / "model.pt"
+    md = (tmp_path / "out" / "fig5_smoke.md").read_text()
+    assert "(fig5_smoke/fig5_scale_over_time.png)" in md and report["figures"]

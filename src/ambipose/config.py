@@ -253,7 +253,7 @@ def config_from_dict(raw: dict, where: str = "config") -> ExperimentConfig:
 # ---------------------------------------------------------------------------------------------
 
 # The tables `ambipose reproduce` knows (reproduce/paper.py): a budget may set seeds per table.
-ABLATION_TABLES = ("table3", "table4", "fig6")
+ABLATION_TABLES = ("table3", "table4", "fig5", "fig6")
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ class Budget:
     description: str
     overrides: dict
     eval_stride: int = 1
-    # Seeds per table (table3 / table4 / fig6 -> how many; 1 where not named): seed k of a row
+    # Seeds per table (table3 / table4 / fig5 / fig6 -> how many; 1 where not named): seed k of a row
     # trains with train.seed = k into <row> (k = 0) or <row>_seed<k>.
     seeds: dict[str, int] = field(default_factory=dict)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-TABLE_CHOICES = ("table3", "table4", "fig6")
+TABLE_CHOICES = ("table3", "table4", "fig5", "fig6")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train (what is missing), evaluate and tabulate one of the paper's ablations beside the paper's figures",
         description="For every row of the table: train into <runs>/<budget>/<table>/<row> (resumed, skipped when "
                     "model.pt exists), evaluate on Human3.6M S9/S11 under both scale protocols (cached beside the "
-                    "model), and write <out>/<table>_<budget>.md and .json (fig6 also a PNG).",
+                    "model), and write <out>/<table>_<budget>.md and .json (fig6 also a PNG; fig5 the Fig. 3 and Fig. 5 "
+                    "PNGs in <out>/fig5_<budget>/).",
     )
     p.add_argument("table", choices=TABLE_CHOICES, help="which table or figure")
     p.add_argument("--budget", default="cpu",

@@ -23,7 +23,7 @@ class TableSpec:
     # The row whose config is the paper's full method (configs/full.yaml): the only row with a
     # certain paper figure (the headline result).
     full_method_row: str
-    # Short x-axis labels (Fig. 6 only).
+    # Short labels (Fig. 6's x axis, Fig. 5's legend).
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -38,6 +38,11 @@ TABLES: dict[str, TableSpec] = {
          "norm_universal_scale_off", "norm_universal_scale_2d", "norm_universal_scale_3d",
          "norm_stepwise_scale_off", "norm_stepwise_scale_2d", "norm_stepwise_scale_3d"),
         "norm_universal_scale_2d"),
+    "fig5": TableSpec(
+        "fig5", "Fig. 5: what the scale module learns (L_bone only, + iterative, + L_kl)",
+        ("bone_joint", "bone_iterative", "bone_kl_iterative"), "bone_kl_iterative",
+        labels={"bone_joint": "bone only", "bone_iterative": "bone + iterative",
+                "bone_kl_iterative": "bone + KL + iterative"}),
     "fig6": TableSpec(
         "fig6", "Fig. 6: lifter : scale training step ratio",
         ("ratio_1", "ratio_2", "ratio_4", "ratio_8", "joint"), "ratio_4",

@@ -232,6 +232,20 @@ def output_stem(table: str, budget: str, input_2d: str) -> str:
     return f"{table}_{budget}" if input_2d == "gt" else f"{table}_{budget}_{input_2d}"
 
 
+def _fig5_pngs(report: dict, folder: Path, device: str, log: Callable[[str], None]) -> list[str]:
+    """Fig. 3 (S_2D^ref over two test videos) and Fig. 5 (each evaluated row's predicted scale,
+    seed 0, against S_2D^ref over the first video) into `folder`."""
+    models = {report["labels"].get(r["row"], r["row"]): Path(r["seeds"][0]["run"]) / "model.pt"
+              for r in report["rows"] if r.get("ours") and r["seeds"][0].get("ours")}
+    if not models:
+        log("fig5: no row evaluated yet; the Fig. 3 / Fig. 5 PNGs are skipped")
+        return []
+    from .figures import build_figures
+
+    res = build_figures(folder, scale_models=models, input_2d=report["input_2d"], device=device, log=log)
+    return res["written"]
+
+
 def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", input_2d: str = "gt",
                     stride: int | None = None, out: str | Path = "docs/results", rows: list[str] | None = None,
                     seeds: int | None = None, train: bool = True, device: str = "auto", progress: bool = True,
@@ -339,6 +353,8 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
     if table == "fig6":
         png = write_fig6_png(report, out / f"{stem}.png", log)
         report["figure"] = str(png) if png else None
+    if table == "fig5":
+        report["figures"] = _fig5_pngs(report, out / stem, device, log)
     atomic_write_text(md_path, render_markdown(report))
     atomic_write_text(json_path, json.dumps(report, indent=2, default=str))
     log(f"wrote {md_path} and {json_path}")

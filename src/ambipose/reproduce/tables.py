@@ -108,6 +108,8 @@ def render_markdown(report: dict) -> str:
                      f"models ({input_name}): {parts} ({AUTHORS_RELEASE['caveat']}). These are not the paper's figures.")
     if report.get("figure"):
         lines += ["", f"![{report['title']}]({Path(report['figure']).name})"]
+    for png in report.get("figures") or []:
+        lines += ["", f"![{Path(png).stem}]({Path(png).parent.name}/{Path(png).name})"]
     m = report["machine"]
     lines += [
         "",
