@@ -142,6 +142,8 @@ def test_only_sourced_paper_figures_are_shown():
             fig = R.paper_figures(table, row, "gt")
             if row == spec.full_method_row:
                 assert (fig["mpjpe"], fig["pa_mpjpe"]) == (85.3, 42.0) and fig["source"]
+            elif table == "table3":  # quoted by issue #12, and labelled so
+                assert fig["mpjpe"] > 85.3 and "issue #12" in fig["source"]
             else:
                 assert fig["mpjpe"] is None and fig["pa_mpjpe"] is None
     sh = R.paper_figures("table3", "plus_bone", "sh")
@@ -181,14 +183,14 @@ def test_markdown_puts_paper_and_our_figures_side_by_side():
     # what | paper MPJPE | paper PA | ours MPJPE global | per-frame-gt | authors | PA | N | mirrored | seeds | training
     assert full[1:8] == ["85.3 †", "42.0 †", "101.2", "90.0", "105.0", "55.5", "95.0"]
     assert full[8:] == ["0.4 %", "1 of 1", "10 epochs, 5000 steps, 45 min"]
-    assert lines["`l2d_l3d_ladv`"][1:5] == ["n/r", "n/r", "111.2", "100.0"]
-    assert lines["`plus_tmc`"][1:7] == ["n/r", "n/r", "not run", "not run", "not run", "not run"]
+    assert lines["`l2d_l3d_ladv`"][1:5] == ["105.0 ‡", "46.0 ‡", "111.2", "100.0"]
+    assert lines["`plus_tmc`"][1:7] == ["101.7 ‡", "43.5 ‡", "not run", "not run", "not run", "not run"]
     header = next(ln for ln in md.splitlines() if ln.startswith("| row"))
     assert "paper MPJPE" in header and "MPJPE (global)" in header and "MPJPE (per-frame-gt)" in header
     assert "**global**" in md and "**per-frame-gt**" in md and "one test frame in 5 (1234 frames)" in md
     assert "`ambipose reproduce table3 --budget cpu --stride 5`" in md
     assert "x86_64, 2 CPUs, torch 2.9.0, device cpu" in md
-    assert "not recovered" in md and "†:" in md
+    assert "not recovered" in md and "†:" in md and "‡: the paper's Table 3 as quoted in the project's issue #12" in md
     assert "105.0 / 46.0" in md and "87.85 / 42.0" in md and "not the paper's figures" in md
 
 

@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..evaluation.protocols import SCALE_PROTOCOLS
 from ..io import atomic_write_text
 from ..settings import machine_info, pick_device
-from .paper import AUTHORS_RELEASE, INPUTS, PAPER_HEADLINE_SOURCE, TABLES, paper_figures
+from .paper import AUTHORS_RELEASE, INPUTS, PAPER_HEADLINE_SOURCE, TABLE3_QUOTED_SOURCE, TABLES, paper_figures
 from .tables import render_markdown, write_fig6_png
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def run_dir_for(runs: Path, budget: str, table: str, row: str, input_2d: str, se
 
 # Metrics averaged over seeds (per scale protocol) in a row's "ours".
 _SEED_METRICS = ("mpjpe", "pa_mpjpe", "n_mpjpe", "action_mean_mpjpe", "action_mean_pa_mpjpe", "action_mean_n_mpjpe",
-                 "mirror_pa_mpjpe", "mirror_fraction", "frames", "mm_per_unit")
+                 "mirror_pa_mpjpe", "mirror_fraction", "mm_per_unit")
 
 
 def combine_seeds(per_seed: list[dict[str, dict]]) -> tuple[dict[str, dict], dict[str, dict]]:
@@ -345,7 +345,8 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
         "command": command or f"ambipose reproduce {table} --budget {budget} --input {input_2d} --stride {stride} --seeds {n_seeds}",
         "machine": machine_info(device), "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rows": report_rows, "labels": spec.labels,
-        "paper_sources": {"headline": PAPER_HEADLINE_SOURCE, "ablation_rows": "not recovered (n/r)",
+        "paper_sources": {"headline": PAPER_HEADLINE_SOURCE,
+                          "ablation_rows": TABLE3_QUOTED_SOURCE if table == "table3" else "not recovered (n/r)",
                           "authors_release": AUTHORS_RELEASE if table == "table3" else None},
     }
     stem = output_stem(table, budget, input_2d)

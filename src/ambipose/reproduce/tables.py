@@ -77,12 +77,13 @@ def render_markdown(report: dict) -> str:
         "| MPJPE (authors) | PA-MPJPE | N-MPJPE | mirrored frames | seeds | training (per run) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    dagger = False
+    # Source of a paper figure -> its footnote mark; the headline result's source is always †.
+    sources = sorted({r["paper"]["source"] for r in rows if r["paper"].get("source")},
+                     key=lambda src: (src != PAPER_HEADLINE_SOURCE, src))
+    marks = {src: "†‡§¶"[i % 4] for i, src in enumerate(sources)}
     for r in rows:
         paper = r["paper"]
-        mark = ""
-        if paper.get("source") and paper["source"] != "paper":
-            mark, dagger = " †", True
+        mark = f" {marks[paper['source']]}" if paper.get("source") else ""
         if r.get("ours"):
             mirrored = _metric(r, "global", "mirror_fraction")
             ours = [_cell(r, "global", "mpjpe"), _cell(r, "per-frame-gt", "mpjpe"), _cell(r, "authors", "mpjpe"),
@@ -99,8 +100,8 @@ def render_markdown(report: dict) -> str:
     lines.append("")
     lines.append(f"`{NOT_RECOVERED}`: not recovered: the paper's figure for this row was not found in any source "
                  "available to us, so none is shown rather than a guess.")
-    if dagger:
-        lines.append(f"†: {PAPER_HEADLINE_SOURCE}.")
+    for source, mark in marks.items():
+        lines.append(f"{mark}: {source}.")
     release = [(r["row"], r["authors_release"]) for r in rows if r.get("authors_release")]
     if release:
         parts = "; ".join(f"`{row}` {float(v['mpjpe'])} / {float(v['pa_mpjpe'])}" for row, v in release)
