@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import yaml
 
-from ..config import Budget, ExperimentConfig, config_from_dict, deep_merge, default_configs_dir, load_config
-from ..config import load_budgets as _load_budgets
+from ..config import (Budget, ExperimentConfig, config_from_dict, deep_merge, default_configs_dir, load_budgets,
+                      load_config, migrate_stored_config)
 from ..errors import InputError
 from ..evaluation.protocols import SCALE_PROTOCOLS
 from ..io import atomic_write_text
@@ -23,11 +23,6 @@ from .tables import render_markdown, write_fig6_png
 # ---------------------------------------------------------------------------------------------
 # Budgets and row configs.
 # ---------------------------------------------------------------------------------------------
-
-
-def load_budgets(path: str | Path | None = None) -> dict[str, Budget]:
-    """`configs/budgets.yaml` (or `path`) -> {name: Budget}, validated (config.load_budgets)."""
-    return _load_budgets(path)
 
 
 def row_config(configs_dir: Path, table: str, row: str, budget: Budget, input_2d: str = "gt") -> ExperimentConfig:
@@ -62,7 +57,6 @@ def config_differences(stored: dict, wanted: dict) -> list[str]:
 
 
 def _check_run_config(path: Path, cfg: ExperimentConfig) -> None:
-    from ..config import migrate_stored_config
     from ..models.checkpoint import load_checkpoint
 
     diffs = config_differences(migrate_stored_config(load_checkpoint(path)["config"]), cfg.to_dict())
@@ -107,8 +101,6 @@ def find_identical_run(budget_dir: Path, cfg: ExperimentConfig, exclude: Path) -
             continue
         if not isinstance(stored, dict):
             continue
-        from ..config import migrate_stored_config
-
         if config_differences(migrate_stored_config(stored), wanted):
             continue
         (finished if (run / "model.pt").is_file() else started if (run / "last.pt").is_file() else []).append(run)
