@@ -361,17 +361,13 @@ def load_config(path: str | Path, overrides: dict | None = None, budget: str | B
         if budget not in budgets:
             raise InputError(f"{path}: unknown budget {budget!r}; configs/budgets.yaml defines {sorted(budgets)}")
         budget = budgets[budget]
-    if budget is not None:
-        for section, values in budget.overrides.items():
-            if not isinstance(raw.setdefault(section, {}), dict):
-                raise InputError(f"{path}: '{section}' must be a mapping")
-            raw[section] = deep_merge(raw[section], values)
-    for section, values in (overrides or {}).items():
-        if isinstance(values, dict):
-            raw.setdefault(section, {})
-            if not isinstance(raw[section], dict):
-                raise InputError(f"{path}: '{section}' must be a mapping")
-            raw[section].update(values)
-        else:
-            raw[section] = values
+    # Layers over the YAML, later ones winning: the budget, then the command line.
+    for layer in ([budget.overrides] if budget is not None else []) + [overrides or {}]:
+        for section, values in layer.items():
+            if isinstance(values, dict):
+                if not isinstance(raw.setdefault(section, {}), dict):
+                    raise InputError(f"{path}: '{section}' must be a mapping")
+                raw[section] = deep_merge(raw[section], values)
+            else:
+                raw[section] = values
     return config_from_dict(raw, str(path))
