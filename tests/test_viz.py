@@ -95,6 +95,10 @@ def test_step_ratio(tmp_path: Path) -> None:
         "joint": {"mpjpe": 80.0, "pa_mpjpe": 55.0},
     }
     assert_png(plot_step_ratio(res, tmp_path / "fig6.png"))
+    # Error bars (half the seed range), and a collapsed row hundreds of mm above the rest (log axis).
+    res["joint"] = {"mpjpe": 507.0, "pa_mpjpe": 288.0}
+    errors = {k: {m: 2.0 for m in v} for k, v in res.items()}
+    assert_png(plot_step_ratio(res, tmp_path / "fig6_err.png", errors=errors))
 
 
 def test_skeletons(tmp_path: Path, clip: dict) -> None:

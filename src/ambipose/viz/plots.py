@@ -284,6 +284,10 @@ def plot_step_ratio(results: dict[str, dict[str, float]], out_png: str | Path, u
         for xi, yi in zip(x, y):
             if np.isfinite(yi):
                 ax.annotate(f"{yi:.1f}", (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+    values = np.array([float(v) for d in results.values() for v in d.values()], dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size and values.max() > 3 * values.min():
+        ax.set_yscale("log")  # a collapsed run (hundreds of mm) would flatten the others into one line
     ax.set_xticks(x, labels)
     ax.set_xlabel("lifter : scale step ratio")
     ax.set_ylabel(f"error ({unit})")
