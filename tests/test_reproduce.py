@@ -62,6 +62,13 @@ def test_table4_is_the_normalisation_by_scale_grid_plus_the_reference_ceiling():
     assert grid == {(n, s) for n in ("none", "universal", "step-wise") for s in ("off", "2d", "3d")}
 
 
+def test_the_table_names_agree_everywhere():
+    from ambipose.commands.reproduce import TABLE_CHOICES
+    from ambipose.config import ABLATION_TABLES
+
+    assert tuple(R.TABLES) == ABLATION_TABLES == TABLE_CHOICES
+
+
 def test_fig5_rows_are_the_scale_module_variants_of_the_paper():
     full = _cfg("table3", "plus_bone").to_dict()
     assert R.config_differences(_cfg("fig5", "bone_kl_iterative").to_dict(), full) == []

@@ -38,7 +38,7 @@ def config_from_args(args: argparse.Namespace):
     overrides: dict = {}
     if args.data_2d:
         overrides["data"] = {"source": "2d-file", "path_2d": args.data_2d}
-    if getattr(args, "input", None):
+    if args.input:
         overrides.setdefault("data", {})["input_2d"] = args.input
     if args.epochs is not None:
         overrides.setdefault("train", {})["epochs"] = args.epochs
@@ -46,14 +46,13 @@ def config_from_args(args: argparse.Namespace):
         overrides.setdefault("train", {})["seed"] = args.seed
     if getattr(args, "init", None):
         overrides["model"] = _init_model_section(args.config, args.init)
-    return load_config(args.config, overrides, budget=getattr(args, "budget", None))
+    return load_config(args.config, overrides, budget=args.budget)
 
 
 def default_run_dir(args: argparse.Namespace, name: str) -> str:
     """runs/<name>, with _<budget> for --budget and _<input> for --input sh, so a budget or input
     variant of a config never lands in (and is refused by) the folder of the config's own run."""
-    suffix = (f"_{args.budget}" if getattr(args, "budget", None) else "") + \
-        (f"_{args.input}" if getattr(args, "input", None) not in (None, "gt") else "")
+    suffix = (f"_{args.budget}" if args.budget else "") + (f"_{args.input}" if args.input not in (None, "gt") else "")
     return f"runs/{name}{suffix}"
 
 

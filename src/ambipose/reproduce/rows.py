@@ -305,16 +305,16 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
                 model = ensure_trained(seed_cfg, run_dir, train=train and row in selected, device=device,
                                        progress=progress, log=log)
             except TrainingDiverged as e:  # one diverged row must not stop the rest of the table
-                model = None
                 run["status"], run["error"] = "failed", str(e)
                 log(f"[{row} seed {seed}] training failed: {e}")
-            if model is None and "status" not in run:
-                run["status"] = "not run"
-                log(f"[{row} seed {seed}] no model in {run_dir}: not trained yet")
-            elif model is not None:
-                run["status"] = "evaluated"
-                run["training"] = _training_info(model)
-                run["ours"] = evaluate_run(model, input_2d, stride, device, progress, sequences, log)
+            else:
+                if model is None:
+                    run["status"] = "not run"
+                    log(f"[{row} seed {seed}] no model in {run_dir}: not trained yet")
+                else:
+                    run["status"] = "evaluated"
+                    run["training"] = _training_info(model)
+                    run["ours"] = evaluate_run(model, input_2d, stride, device, progress, sequences, log)
             entry["seeds"].append(run)
         done = [r for r in entry["seeds"] if r.get("ours")]
         failed = [r for r in entry["seeds"] if r["status"] == "failed"]
