@@ -109,13 +109,19 @@ def test_skeleton_tables_consistent():
     np.testing.assert_allclose(skeleton.flip_lr(skeleton.flip_lr(poses)), poses)
 
 
-def test_sh16_mapping_and_neck_synthesis():
-    sh = np.arange(32, dtype=np.float64).reshape(16, 2)
+def test_sh16_mapping_and_joint_definition_corrections():
+    sh = np.random.default_rng(0).normal(size=(16, 2))
     out = skeleton.sh16_to_h36m17(sh)
+    copied = [j for j in skeleton.SH16_TO_H36M17 if j not in (skeleton.SPINE, skeleton.HEAD)]
     for i, j in enumerate(skeleton.SH16_TO_H36M17):
-        np.testing.assert_array_equal(out[j], sh[i])
-    expected_neck = out[8] + skeleton.NECK_FRACTION * (out[10] - out[8])
-    np.testing.assert_allclose(out[9], expected_neck)
+        if j in copied:
+            np.testing.assert_array_equal(out[j], sh[i])
+    hip, thorax = sh[6], sh[8]
+    head_top = sh[9]
+    # MPII's head top is pulled towards the thorax; its "spine" (MPII thorax) is replaced.
+    np.testing.assert_allclose(out[skeleton.HEAD], thorax + skeleton.SH_HEAD_FRACTION * (head_top - thorax))
+    np.testing.assert_allclose(out[skeleton.SPINE], hip + skeleton.SPINE_FRACTION * (thorax - hip))
+    np.testing.assert_allclose(out[skeleton.NECK_NOSE], thorax + skeleton.NECK_FRACTION * (out[skeleton.HEAD] - thorax))
 
 
 def test_skeleton_geometry_is_one_definition_for_numpy_and_torch():
