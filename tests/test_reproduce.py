@@ -149,8 +149,8 @@ def test_only_sourced_paper_figures_are_shown():
             fig = R.paper_figures(table, row, "gt")
             if row == spec.full_method_row:
                 assert (fig["mpjpe"], fig["pa_mpjpe"]) == (85.3, 42.0) and fig["source"]
-            elif table == "table3":  # quoted by issue #12, and labelled so
-                assert fig["mpjpe"] > 85.3 and "issue #12" in fig["source"]
+            elif row in R.paper.QUOTED.get(table, {}):  # quoted by issue #12, and labelled so
+                assert fig["mpjpe"] == R.paper.QUOTED[table][row]["mpjpe"] and "issue #12" in fig["source"]
             else:
                 assert fig["mpjpe"] is None and fig["pa_mpjpe"] is None
     sh = R.paper_figures("table3", "plus_bone", "sh")
@@ -197,7 +197,7 @@ def test_markdown_puts_paper_and_our_figures_side_by_side():
     assert "**global**" in md and "**per-frame-gt**" in md and "one test frame in 5 (1234 frames)" in md
     assert "`ambipose reproduce table3 --budget cpu --stride 5`" in md
     assert "x86_64, 2 CPUs, torch 2.9.0, device cpu" in md
-    assert "not recovered" in md and "†:" in md and "‡: the paper's Table 3 as quoted in the project's issue #12" in md
+    assert "not recovered" in md and "†:" in md and "‡: the paper as quoted in the project's issue #12" in md
     assert "105.0 / 46.0" in md and "87.85 / 42.0" in md and "not the paper's figures" in md
 
 

@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..evaluation.protocols import SCALE_PROTOCOLS
 from ..io import atomic_write_text
 from ..settings import machine_info, pick_device
-from .paper import AUTHORS_RELEASE, INPUTS, PAPER_HEADLINE_SOURCE, TABLE3_QUOTED_SOURCE, TABLES, paper_figures
+from .paper import AUTHORS_RELEASE, INPUTS, PAPER_HEADLINE_SOURCE, QUOTED, QUOTED_SOURCE, TABLES, paper_figures
 from .tables import render_markdown, write_fig6_png
 
 # ---------------------------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
         "machine": machine_info(device), "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rows": report_rows, "labels": spec.labels,
         "paper_sources": {"headline": PAPER_HEADLINE_SOURCE,
-                          "ablation_rows": TABLE3_QUOTED_SOURCE if table == "table3" else "not recovered (n/r)",
+                          "ablation_rows": QUOTED_SOURCE if table in QUOTED else "not recovered (n/r)",
                           "authors_release": AUTHORS_RELEASE if table == "table3" else None},
     }
     stem = output_stem(table, budget, input_2d)
