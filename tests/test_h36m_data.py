@@ -41,6 +41,28 @@ def test_gt_projection_agrees_with_stacked_hourglass(h36m):
 
 
 @pytest.mark.data
+def test_stacked_hourglass_spine_and_head_are_corrected_to_human36m_landmarks(h36m):
+    """SH's "Spine" (MPII thorax) and head top are not Human3.6M's joints; after the correction in
+    `sh16_to_h36m17` both lie as close to the ground-truth 2D as the copied joints do."""
+    import ambipose.data.skeleton as sk
+
+    gt = load_h36m("train", "gt", root=h36m, subjects=("S1",), stride=10)
+    sh = load_h36m("train", "sh", root=h36m, subjects=("S1",), stride=10)
+    by_name = {s.name: s for s in gt}
+    err = np.concatenate([np.linalg.norm(by_name[s.name].poses_2d - s.poses_2d, axis=-1) for s in sh])
+    med = np.median(err, axis=0)  # (17,) px
+    copied = [j for j in range(17) if j not in (sk.SPINE, sk.HEAD, sk.NECK_NOSE)]
+    assert med[sk.SPINE] < 15 and med[sk.HEAD] < 15 and med[sk.NECK_NOSE] < 15
+    assert med[sk.SPINE] <= 1.5 * np.median(med[copied]) and med[sk.HEAD] <= 1.5 * np.median(med[copied])
+    # The detector's own joints, copied as they are, would be far off (the reason for the correction).
+    det = np.load(h36m / "h36m_sh2d16_train_S1_S5_S6_S7_S8_10fps.npz")  # (N, 16, 2) px, SH order
+    raw = np.concatenate([np.linalg.norm(by_name[s.name].poses_2d[:, [sk.SPINE, sk.HEAD]]
+                                         - det[f"{s.subject}/{s.action}/{s.camera}"][::10, [7, 9]], axis=-1)
+                          for s in sh])
+    assert np.median(raw[:, 0]) > 30 and np.median(raw[:, 1]) > 15
+
+
+@pytest.mark.data
 def test_sampler_pairs_stay_inside_one_video(h36m):
     seqs = load_h36m("train", "gt", root=h36m, subjects=("S1",), cameras=("54138969", "55011271"))
     frames = PoseFrames.from_sequences([s.poses_2d for s in seqs])
