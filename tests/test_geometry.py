@@ -112,12 +112,10 @@ def test_skeleton_tables_consistent():
 def test_sh16_mapping_and_joint_definition_corrections():
     sh = np.random.default_rng(0).normal(size=(16, 2))
     out = skeleton.sh16_to_h36m17(sh)
-    copied = [j for j in skeleton.SH16_TO_H36M17 if j not in (skeleton.SPINE, skeleton.HEAD)]
     for i, j in enumerate(skeleton.SH16_TO_H36M17):
-        if j in copied:
+        if j not in (skeleton.SPINE, skeleton.HEAD):  # copied as detected
             np.testing.assert_array_equal(out[j], sh[i])
-    hip, thorax = sh[6], sh[8]
-    head_top = sh[9]
+    hip, thorax, head_top = sh[6], sh[8], sh[9]
     # MPII's head top is pulled towards the thorax; its "spine" (MPII thorax) is replaced.
     np.testing.assert_allclose(out[skeleton.HEAD], thorax + skeleton.SH_HEAD_FRACTION * (head_top - thorax))
     np.testing.assert_allclose(out[skeleton.SPINE], hip + skeleton.SPINE_FRACTION * (thorax - hip))
