@@ -77,6 +77,7 @@ def test_budgets_apply_over_the_yaml_and_flags_over_both(tmp_path):
     ({"train": {"batch_size": 1}}, "batch_size must be >= 2"),
     ({"data": {"source": "2d-file"}}, "path_2d is required"),
     ({"loss": {"prior_std": 0}}, "prior_std must be > 0"),
+    ({"loss": {"disc_noise": -0.01}}, "disc_noise must be >= 0"),
 ])
 def test_bad_configs_are_clear_errors(raw, match):
     with pytest.raises(InputError, match=match):

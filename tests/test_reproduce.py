@@ -12,7 +12,7 @@ import yaml
 
 from ambipose import reproduce as R
 from ambipose.cli import main
-from ambipose.config import load_config
+from ambipose.config import config_from_dict, load_config
 from ambipose.errors import InputError
 
 CONFIGS = Path(__file__).parents[1] / "configs"
@@ -229,6 +229,25 @@ def test_a_run_folder_with_another_configs_model_is_refused(tmp_path, budgets):
     with pytest.raises(InputError, match=r"trained with another config \(loss.w_bone"):
         R.ensure_trained(other, tmp_path, train=False)
     assert R.ensure_trained(cfg, tmp_path / "empty", train=False) is None
+
+
+def test_a_model_from_before_an_option_existed_still_counts_as_its_row(tmp_path, budgets):
+    """A checkpoint whose stored config lacks an option added since (its default keeps the old
+    behaviour) is the same experiment; one that set the option otherwise is not."""
+    cfg = R.row_config(CONFIGS, "table3", "plus_kl", budgets["smoke"])
+    old = cfg.to_dict()
+    del old["loss"]["disc_noise"]
+    _fake_checkpoint(tmp_path / "model.pt", cfg)
+    from ambipose.models.checkpoint import load_checkpoint, save_checkpoint
+
+    st = load_checkpoint(tmp_path / "model.pt")
+    st["config"] = old
+    save_checkpoint(tmp_path / "model.pt", st)
+    assert R.ensure_trained(cfg, tmp_path, train=False) == tmp_path / "model.pt"
+    noisy = cfg.to_dict()
+    noisy["loss"]["disc_noise"] = 0.01
+    with pytest.raises(InputError, match=r"loss.disc_noise \(0.0 vs 0.01\)"):
+        R.ensure_trained(config_from_dict(noisy), tmp_path, train=False)
 
 
 def test_evaluations_are_cached_beside_the_model(tmp_path, monkeypatch):

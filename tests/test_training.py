@@ -234,3 +234,23 @@ def test_scale_relative_makes_the_scale_step_blind_to_a_uniform_shrink(tmp_path)
     assert bone(1.0, False) > 0
     assert bone(0.5, False) == pytest.approx(0.5 * bone(1.0, False), rel=1e-5)
     assert bone(0.5, True) == pytest.approx(bone(1.0, True), rel=1e-5)
+
+
+def test_instance_noise_blurs_what_the_discriminator_sees_and_only_when_set(tmp_path):
+    """loss.disc_noise adds fresh Gaussian noise to every pose the discriminator scores; off, the
+    score is the discriminator's own (and no random numbers are drawn)."""
+    x = synthetic_data().frames.poses_2d[:16]
+    plain = make_trainer(tmp_path / "plain")
+    plain.disc.eval()  # no dropout: the scores then differ only through the noise
+    state = plain.gen.get_state()
+    assert torch.equal(plain._score(x), plain.disc(x)) and torch.equal(state, plain.gen.get_state())
+    noisy = make_trainer(tmp_path / "noisy", loss={"disc_noise": 0.05})
+    noisy.disc.load_state_dict(plain.disc.state_dict())
+    noisy.disc.eval()
+    a, b = noisy._score(x), noisy._score(x)
+    assert not torch.allclose(a, b) and not torch.allclose(a, plain.disc(x))
+    # Same seed, same noise: a run stays reproducible.
+    again = make_trainer(tmp_path / "again", loss={"disc_noise": 0.05})
+    again.disc.load_state_dict(plain.disc.state_dict())
+    again.disc.eval()
+    assert torch.equal(again._score(x), a)

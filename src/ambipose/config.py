@@ -67,6 +67,10 @@ class LossConfig:
     # In the scale step, divide L2D, L3D, L_tmc and L_bone by the scales they were computed at, so
     # the step cannot lower them by shrinking every pose (only L_kl then sets the overall size).
     scale_relative: bool = False
+    # Instance noise: std (normalised units; head-root is 0.1) of Gaussian noise added to every 2D
+    # pose the discriminator scores, real and synthetic alike, so it cannot tell detections from
+    # synthetic views by their jitter alone (0 = off; Stacked Hourglass's error is about 0.01).
+    disc_noise: float = 0.0
 
 
 @dataclass
@@ -201,6 +205,7 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         (cfg.train.disc_lr is None or cfg.train.disc_lr > 0, "train.disc_lr must be > 0"),
         (cfg.rotation.clip_2d > 0, "rotation.clip_2d must be > 0"),
         (cfg.loss.prior_std > 0, "loss.prior_std must be > 0"),
+        (cfg.loss.disc_noise >= 0, "loss.disc_noise must be >= 0"),
         (cfg.model.depth > 1, "model.depth must be > 1"),
         (0 <= cfg.model.dropout < 1, "model.dropout must be in [0, 1)"),
         (cfg.data.train_stride >= 1, "data.train_stride must be >= 1"),

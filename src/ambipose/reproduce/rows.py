@@ -56,10 +56,16 @@ def config_differences(stored: dict, wanted: dict) -> list[str]:
     return diffs
 
 
+def as_today(stored: dict, where: str) -> dict:
+    """A stored config (checkpoint or run folder) rebuilt through today's dataclasses, so an option
+    added since, whose default is the old behaviour, does not count as a difference."""
+    return config_from_dict(migrate_stored_config(stored), where).to_dict()
+
+
 def _check_run_config(path: Path, cfg: ExperimentConfig) -> None:
     from ..models.checkpoint import load_checkpoint
 
-    diffs = config_differences(migrate_stored_config(load_checkpoint(path)["config"]), cfg.to_dict())
+    diffs = config_differences(as_today(load_checkpoint(path)["config"], f"{path} (stored config)"), cfg.to_dict())
     if diffs:
         raise InputError(f"{path}: trained with another config ({', '.join(diffs[:4])}); "
                          f"remove {path.parent} or pick another --runs folder")
@@ -101,7 +107,11 @@ def find_identical_run(budget_dir: Path, cfg: ExperimentConfig, exclude: Path) -
             continue
         if not isinstance(stored, dict):
             continue
-        if config_differences(migrate_stored_config(stored), wanted):
+        try:
+            stored = as_today(stored, str(path))
+        except InputError:
+            continue
+        if config_differences(stored, wanted):
             continue
         (finished if (run / "model.pt").is_file() else started if (run / "last.pt").is_file() else []).append(run)
     return (finished + started or [None])[0]

@@ -429,7 +429,7 @@ class Trainer:
                  "loss_3d": L.loss_3d(c_t.relifted_3d * inv_t, c_t.rotated_3d * inv_t)}
         if self.disc is not None:
             self.disc.requires_grad_(False)  # frozen here: its weight gradients would be wasted work
-            parts["loss_adv"] = L.generator_adv(self.disc(c_t.rotated_2d))
+            parts["loss_adv"] = L.generator_adv(self._score(c_t.rotated_2d))
             self.disc.requires_grad_(True)
         if w.w_tmc > 0:
             c_k = m.cycle(m.lifter_input(b.x_k, s_k), rot, clip)
@@ -474,10 +474,19 @@ class Trainer:
     def discriminator_step(self, real_2d: torch.Tensor, fake_2d: torch.Tensor) -> dict[str, torch.Tensor]:
         """LSGAN update. Real samples are the unscaled inputs (as the authors'), fakes the
         synthetic views; each pose is scored on its own (no BatchNorm in the discriminator)."""
-        real, fake = self.disc(real_2d), self.disc(fake_2d)
+        real, fake = self._score(real_2d), self._score(fake_2d)
         loss = L.discriminator_adv(real, fake)
         self._optimise(loss, ["disc"])
         return {"loss_disc": loss, "disc_real": real.mean(), "disc_fake": fake.mean()}
+
+    def _score(self, poses_2d: torch.Tensor) -> torch.Tensor:
+        """Discriminator scores (B,) of normalised 2D poses (B, 17, 2), with instance noise if set."""
+        sigma = self.cfg.loss.disc_noise
+        if sigma > 0:
+            # Drawn for the global batch on the CPU generator, as the rotations are.
+            noise = torch.randn((len(poses_2d) * self.world_size, *poses_2d.shape[1:]), generator=self.gen)
+            poses_2d = poses_2d + sigma * self._my_slice(noise).to(poses_2d)
+        return self.disc(poses_2d)
 
     def disc_warmup_step(self, b: Batch) -> dict[str, float]:
         """Only the discriminator learns (real inputs against the current lifter's synthetic views).
