@@ -48,13 +48,22 @@ def test_the_full_method_config_is_the_defaults():
         {k: v for k, v in config_from_dict({}).to_dict().items() if k not in ("name", "description")}
 
 
+def test_the_detections_recipe_is_the_cpu_recipe_plus_instance_noise():
+    configs = Path(__file__).parents[1] / "configs"
+    gt, sh = load_config(configs / "cpu_budget.yaml").to_dict(), load_config(configs / "cpu_budget_sh.yaml").to_dict()
+    assert (sh["data"]["input_2d"], sh["loss"]["disc_noise"], gt["loss"]["disc_noise"]) == ("sh", 0.01, 0.0)
+    for c in (gt, sh):
+        c.pop("name"), c.pop("description"), c["data"].pop("input_2d"), c["loss"].pop("disc_noise")
+    assert gt == sh
+
+
 def test_budgets_apply_over_the_yaml_and_flags_over_both(tmp_path):
     recipe = Path(__file__).parents[1] / "configs" / "cpu_budget.yaml"
     cpu = load_config(recipe)  # its own `budget: cpu`
     assert (cpu.model.width, cpu.model.blocks, cpu.train.epochs * cpu.train.iters_per_epoch, cpu.train.lr,
             cpu.train.disc_lr, cpu.train.threads) == (512, 3, 12000, 1e-3, 1e-3, 1)
     assert (cpu.model.scale, cpu.loss.scale_relative, cpu.loss.w_2d) == ("3d", True, 1.0)  # the recipe's method
-    # What was configs/cpu_budget_sh.yaml: the same method, 4,000 steps decayed x0.7, on detections.
+    # The recipe's method on detections at the ablation budget: 4,000 steps decayed x0.7.
     sh = load_config(recipe, {"data": {"input_2d": "sh"}}, budget="ablation")
     assert (sh.train.epochs, sh.train.iters_per_epoch, sh.train.lr_decay, sh.data.input_2d, sh.model.scale) == \
         (8, 500, 0.7, "sh", "3d")

@@ -255,16 +255,3 @@ def test_instance_noise_blurs_what_the_discriminator_sees_and_only_when_set(tmp_
     again.disc.eval()
     assert torch.equal(again._score(x), a)
 
-
-def test_annealed_instance_noise_falls_linearly_to_zero(tmp_path):
-    x = synthetic_data().frames.poses_2d[:16]
-    tr = make_trainer(tmp_path, loss={"disc_noise": 0.05, "disc_noise_anneal": True})
-    tr.disc.eval()
-    total = tr.cfg.train.epochs * tr.iters
-
-    def spread(step: int) -> float:  # std of the score change the noise causes
-        tr.step = step
-        return float((tr._score(x) - tr.disc(x)).std())
-
-    first, half, last = spread(0), spread(total // 2), spread(total)
-    assert first > half > 0 and last == 0.0

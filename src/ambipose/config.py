@@ -71,9 +71,6 @@ class LossConfig:
     # pose the discriminator scores, real and synthetic alike, so it cannot tell detections from
     # synthetic views by their jitter alone (0 = off; Stacked Hourglass's error is about 0.01).
     disc_noise: float = 0.0
-    # Lower the instance noise linearly from disc_noise at the first step to 0 at the last: its
-    # blur helps the game out of the mirrored branch early and would hide fine cues late.
-    disc_noise_anneal: bool = False
 
 
 @dataclass

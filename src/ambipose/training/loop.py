@@ -482,8 +482,6 @@ class Trainer:
     def _score(self, poses_2d: torch.Tensor) -> torch.Tensor:
         """Discriminator scores (B,) of normalised 2D poses (B, 17, 2), with instance noise if set."""
         sigma = self.cfg.loss.disc_noise
-        if self.cfg.loss.disc_noise_anneal:
-            sigma *= max(0.0, 1.0 - self.step / (self.cfg.train.epochs * self.iters))
         if sigma > 0:
             # Drawn for the global batch on the CPU generator, as the rotations are.
             noise = torch.randn((len(poses_2d) * self.world_size, *poses_2d.shape[1:]), generator=self.gen)
