@@ -23,9 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-JOINTS = ("Hip RHip RKnee RAnkle LHip LKnee LAnkle Spine Thorax Nose Head "
-          "LShoulder LElbow LWrist RShoulder RElbow RWrist").split()
-
 
 def main() -> None:
     from ambipose.data.camera import load_h36m_cameras
@@ -33,6 +30,7 @@ def main() -> None:
     from ambipose.evaluation.metrics import procrustes_align
     from ambipose.inference import PoseLifter
     from ambipose.io import atomic_write_text
+    from ambipose.data.skeleton import JOINT_NAMES, root_centre
     from ambipose.settings import h36m_root
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,19 +44,20 @@ def main() -> None:
     gt_seqs = {s.name: s for s in load_h36m("test", "gt", stride=args.stride)}
     errors: dict[str, list[np.ndarray]] = {k: [] for k in
                                            ("oracle", "model_gt", "model_sh", "sh_xy_gt_depth", "gt_xy_sh_depth")}
+
+    def lift(poses_2d: np.ndarray) -> np.ndarray:  # pixels (T, 17, 2) -> (T, 17, 3) model units, root-centred
+        return lifter.lift(poses_2d).poses_3d_units
+
     for sh in load_h36m("test", "sh", stride=args.stride):
         gt = gt_seqs[sh.name]
-        truth = gt.poses_3d - gt.poses_3d[:, :1]  # (T, 17, 3) camera frame mm, root-centred
-
-        def lift(poses_2d: np.ndarray) -> np.ndarray:  # (T, 17, 3) model units, root-centred
-            return lifter.lift_normalised(lifter.normalise(poses_2d)).poses_3d_units
+        truth = root_centre(gt.poses_3d)  # (T, 17, 3) camera frame mm
 
         on_sh, on_gt = lift(sh.poses_2d), lift(gt.poses_2d)
         rays = cams[sh.subject][sh.camera].pixels_to_normalised(sh.poses_2d)  # (T, 17, 2)
         depth = gt.poses_3d[..., 2:3]
         oracle = np.concatenate([rays * depth, depth], -1)
         candidates = {
-            "oracle": oracle - oracle[:, :1],
+            "oracle": root_centre(oracle),
             "model_gt": on_gt,
             "model_sh": on_sh,
             "sh_xy_gt_depth": np.concatenate([on_sh[..., :2], on_gt[..., 2:]], -1),
@@ -70,10 +69,10 @@ def main() -> None:
     out = {"checkpoint": args.checkpoint, "stride": args.stride, "metric": "PA-MPJPE, mm, mean over frames"}
     for name, errs in errors.items():
         e = np.concatenate(errs)
-        out[name] = {"pa_mpjpe": float(e.mean()), "per_joint": dict(zip(JOINTS, map(float, e.mean(0)))),
+        out[name] = {"pa_mpjpe": float(e.mean()), "per_joint": dict(zip(JOINT_NAMES, map(float, e.mean(0)))),
                      "frames": len(e)}
         print(f"{name:15s} PA-MPJPE {e.mean():6.1f} mm   worst joints: "
-              + ", ".join(f"{j} {v:.0f}" for j, v in sorted(zip(JOINTS, e.mean(0)), key=lambda t: -t[1])[:4]))
+              + ", ".join(f"{j} {v:.0f}" for j, v in sorted(zip(JOINT_NAMES, e.mean(0)), key=lambda t: -t[1])[:4]))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps(out, indent=1))
         print(f"wrote {args.json}")
