@@ -58,6 +58,9 @@ def test_training_flops_count_every_forward() -> None:
     assert f["per_pair"] == pytest.approx((4 * f["lifter_step"] + f["scale_step"]) / 5)
     no_tmc = training_flops(config_from_dict({"name": "t", "model": {"width": 64, "blocks": 1}, "loss": {"w_tmc": 0.0}}))
     assert no_tmc["lifter_step"] == f["lifter_step"] - 6 * lift
+    # scale on the 3D output: the scale step is 2 scale forwards x3 and 2 lifts without gradient
+    out3d = training_flops(config_from_dict({"name": "t", "model": {"width": 64, "blocks": 1, "scale": "3d"}}))
+    assert out3d["scale_step"] == 6 * scale + 2 * lift and out3d["lifter_step"] == f["lifter_step"]
 
 
 def test_random_training_data_trains(tmp_path: Path) -> None:

@@ -204,3 +204,17 @@ def test_fast_dropout_matches_torch_dropout_in_distribution():
     assert abs(float(y.mean()) - 2.0) < 0.02  # expectation kept
     assert torch.equal(m.eval()(x), x)  # identity at inference
     assert torch.equal(Dropout(0.0).train()(x), x)
+
+
+@pytest.mark.parametrize("p", [0.25, 0.5, 0.125, 0.1])
+def test_fast_dropout_drops_every_element_position_at_rate_p(p):
+    """The byte masks (p a multiple of 1/128) and the fallback (0.1): each of the 4 bytes of a
+    random word, the top one included (only 0..127 before doubling), drops at rate p."""
+    from ambipose.models.networks import Dropout
+
+    torch.manual_seed(1)
+    y = Dropout(p).train()(torch.ones(2000, 1000))
+    dropped = (y == 0).float().view(-1, 4).mean(0)  # (4,): per byte position
+    assert torch.allclose(dropped, torch.full((4,), p), atol=0.004), dropped
+    odd = Dropout(p).train()(torch.ones(7, 3))  # numel not a multiple of 4: the fallback
+    assert odd.shape == (7, 3) and torch.all((odd == 0) | torch.isclose(odd, torch.tensor(1 / (1 - p))))

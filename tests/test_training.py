@@ -75,6 +75,20 @@ def test_scale_step_learns_from_lifter_losses(tmp_path):
     assert _changed(sca, tr.model.scale)
 
 
+def test_with_the_scale_on_the_3d_output_the_cycle_losses_do_not_reach_the_scale(tmp_path):
+    """Why the 3D placement's scale step skips the cycle: its losses have no gradient in s, so the
+    step is L_kl + L_bone alone, and it still trains only the scale module."""
+    tr = make_trainer(tmp_path, model={"scale": "3d"})
+    b = tr.batch()
+    s_t, s_k = tr.model.scales(b.x_t), tr.model.scales(b.x_k)
+    _, total, _ = tr._cycle_losses(b, s_t, s_k, relative=True)
+    assert torch.autograd.grad(total, [s_t, s_k], allow_unused=True) == (None, None)
+    lif, sca = _params(tr.model.lifter), _params(tr.model.scale)
+    kind, losses = tr.train_step(4)
+    assert kind == "scale" and set(losses) >= {"loss_kl", "loss_bone"} and "loss_2d" not in losses
+    assert _changed(sca, tr.model.scale) and not _changed(lif, tr.model.lifter)
+
+
 def test_validation_diagnostics_are_logged(tmp_path):
     tr = make_trainer(tmp_path)
     tr.fit()
@@ -227,7 +241,7 @@ def test_scale_relative_makes_the_scale_step_blind_to_a_uniform_shrink(tmp_path)
     def bone(factor: float, relative: bool) -> float:
         tr.model.scales = lambda x, sref=None: factor * orig(x, sref)
         try:
-            return float(tr._scale_losses(b, tr.model.scales(b.x_t), pose_t, relative=relative)["loss_bone"])
+            return float(tr._scale_losses(b, tr.model.scales(b.x_t), pose_t, relative=relative)["loss_bone"].detach())
         finally:
             tr.model.scales = orig
 

@@ -83,6 +83,8 @@ def training_flops(cfg: ExperimentConfig) -> dict[str, float]:
     (2 forwards, x3) every `disc_every` lifter steps. Scale step: the scale module 3 forwards
     (frames t, t+k and the bone frame l; x3), the frozen lifter the same 4 cycle lifts plus the
     lift of frame l, passing gradients to the scales (x2), the frozen discriminator 1 forward (x2).
+    With the scale on the 3D output the scale step skips the cycle (its losses do not reach s):
+    2 scale forwards (x3) and 2 lifts without gradient (x1).
     """
     m = PoseModel(cfg.model, cfg.loss.prior_mean)
     f_lift, f_scale = linear_flops(m.lifter), linear_flops(m.scale)
@@ -90,7 +92,12 @@ def training_flops(cfg: ExperimentConfig) -> dict[str, float]:
     f_disc = linear_flops(Discriminator(cfg.model.width, cfg.model.disc_blocks)) if unsup and cfg.loss.w_adv > 0 else 0
     lifts = 4 if cfg.loss.w_tmc > 0 else 2
     lifter_step = 3 * lifts * f_lift + 2 * f_scale + 2 * f_disc + 2 * 3 * f_disc / cfg.train.disc_every
-    scale_step = (3 * 3 * f_scale + 2 * (lifts + 1) * f_lift + 2 * f_disc) if m.scale is not None else 0.0
+    if m.scale is None:
+        scale_step = 0.0
+    elif cfg.model.scale == "3d":
+        scale_step = 3 * 2 * f_scale + 2 * f_lift
+    else:
+        scale_step = 3 * 3 * f_scale + 2 * (lifts + 1) * f_lift + 2 * f_disc
     n = cfg.train.lifter_steps
     cycle = n * lifter_step + scale_step
     steps = n + (1 if m.scale is not None else 0)

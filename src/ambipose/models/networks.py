@@ -5,6 +5,8 @@ Poses are flattened joint-major: (B, 17, 2) -> (B, 34).
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch import nn
 
@@ -12,15 +14,33 @@ from ..data.skeleton import NUM_JOINTS
 
 
 class Dropout(nn.Dropout):
-    """nn.Dropout with the mask drawn as `rand < keep`: the same distribution, but on CPU about
-    2.5x faster than torch's Bernoulli sampler, which took 30 % of a training step
-    (docs/performance.md). Identity in eval mode, no parameters: checkpoints are unchanged."""
+    """nn.Dropout with a cheaper mask on CPU. Same distribution, identity in eval mode, no
+    parameters: checkpoints are unchanged.
+
+    torch's Bernoulli sampler and a `rand < keep` mask both spend one draw of the Mersenne
+    Twister per element, and a bool mask is slow to turn into floats on CPU. Here each draw, a
+    non-negative int32, gives 4 mask elements: its 3 low bytes are uniform on 0..255, its top
+    byte on 0..127 and is doubled (uniform on the even numbers 0..254). An element is kept when
+    its byte is at least 256 p, with probability exactly 1 - p whenever 256 p is even, i.e. p is
+    a multiple of 1/128 (0.25, the default, is); other p fall back to `rand < keep`. The 0/1
+    mask comes from vectorised float ops (clamp(byte - 256 p + 1, 0, 1)). On a (512, 512)
+    activation the mask step fell from 870 to about 230 us (docs/performance.md).
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = 1.0 - self.p
-        return x * (torch.rand_like(x) < keep).to(x.dtype) * (1.0 / keep)
+        keep, cut = 1.0 - self.p, self.p * 256.0
+        if cut % 2.0 or x.numel() % 4:
+            return x * (torch.rand_like(x) < keep).to(x.dtype) * (1.0 / keep)
+        words = torch.empty(x.numel() // 4, dtype=torch.int32, device=x.device).random_()  # 0 .. 2^31 - 1
+        b = words.view(torch.uint8).view(-1, 4).to(x.dtype)  # (numel / 4, 4): the bytes of each word
+        b[:, _TOP_BYTE].mul_(2.0)
+        mask = b.sub_(cut - 1.0).clamp_(0.0, 1.0).mul_(1.0 / keep)  # 0 or 1 / keep
+        return x * mask.view(x.shape)
+
+
+_TOP_BYTE = 3 if sys.byteorder == "little" else 0  # the most significant byte of an int32
 
 
 def _layer(n_in: int, n_out: int, dropout: float, norm: bool) -> list[nn.Module]:

@@ -500,15 +500,25 @@ class Trainer:
 
     def scale_step(self, b: Batch) -> dict[str, float]:
         """Scale step, Eq. 13: the scale module trained by L_kl + L_bone and by the lifter's own
-        losses through the frozen lifter (in eval mode, so dropout does not jitter the poses)."""
+        losses through the frozen lifter (in eval mode, so dropout does not jitter the poses).
+        With the scale on the 3D output the lifter's losses do not reach s: L_kl + L_bone only."""
         m, w = self.model, self.cfg.loss
         m.lifter.eval()
         m.lifter.requires_grad_(False)
+        rel = w.scale_relative
         try:
-            s_t, s_k = m.scales(b.x_t, b.s_t), m.scales(b.x_k, b.s_k)
-            rel = w.scale_relative
-            parts, total, c_t = self._cycle_losses(b, s_t, s_k, relative=rel)
-            parts.update(self._scale_losses(b, s_t, c_t.pose_3d, relative=rel))
+            if m.scale_mode == "3d":
+                # s multiplies the pose after the cycle, so the cycle's losses do not depend on it
+                # (tested) and the frozen lifter's cycle would be wasted work: only the lift of
+                # frame t is needed, for L_bone.
+                s_t = m.scales(b.x_t, b.s_t)
+                with torch.no_grad():
+                    pose_t = m.lift(b.x_t, torch.ones_like(s_t))  # (B, 17, 3) unscaled
+                parts, total = self._scale_losses(b, s_t, pose_t, relative=rel), 0.0
+            else:
+                s_t, s_k = m.scales(b.x_t, b.s_t), m.scales(b.x_k, b.s_k)
+                parts, total, c_t = self._cycle_losses(b, s_t, s_k, relative=rel)
+                parts.update(self._scale_losses(b, s_t, c_t.pose_3d, relative=rel))
             self._optimise(total + w.w_kl * parts["loss_kl"] + w.w_bone * parts["loss_bone"], ["scale"])
         finally:
             m.lifter.requires_grad_(True)
