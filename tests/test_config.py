@@ -63,6 +63,22 @@ def test_the_detections_recipe_is_the_cpu_recipe_plus_instance_noise():
     assert gt == sh
 
 
+def test_the_kcs_experiment_is_the_cpu_recipe_plus_one_switch():
+    configs = Path(__file__).parents[1] / "configs"
+    gt, kcs = load_config(configs / "cpu_budget.yaml").to_dict(), load_config(configs / "cpu_budget_kcs.yaml").to_dict()
+    assert (gt["model"]["disc_kcs"], kcs["model"]["disc_kcs"]) == (False, True)
+    for c in (gt, kcs):
+        c.pop("name"), c.pop("description"), c["model"].pop("disc_kcs")
+    assert gt == kcs
+    # Its control: the Chen baseline at the same budget with the same discriminator.
+    chen = load_config(configs / "table3" / "l2d_l3d_ladv.yaml", budget="cpu").to_dict()
+    chen_kcs = load_config(configs / "chen2019_kcs.yaml").to_dict()
+    assert chen_kcs["model"].pop("disc_kcs") is True
+    for c in (chen, chen_kcs):
+        c.pop("name"), c.pop("description"), c["model"].pop("disc_kcs", None)
+    assert chen == chen_kcs
+
+
 def test_budgets_apply_over_the_yaml_and_flags_over_both(tmp_path):
     recipe = Path(__file__).parents[1] / "configs" / "cpu_budget.yaml"
     cpu = load_config(recipe)  # its own `budget: cpu`

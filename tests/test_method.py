@@ -102,16 +102,38 @@ def test_kl_is_zero_at_the_prior():
     assert L.kl_gaussian(s * 0.5, 0.99, 0.16).item() > 1.0
 
 
+@pytest.mark.parametrize("kcs", [False, True])
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_discriminator_scores_each_pose_on_its_own(mode):
+def test_discriminator_scores_each_pose_on_its_own(mode, kcs):
     torch.manual_seed(0)
-    disc = Discriminator(width=64, blocks=2, dropout=0.0)
+    disc = Discriminator(width=64, blocks=2, dropout=0.0, kcs=kcs)
     disc.train(mode == "train")
     pose = torch.randn(1, 17, 2) * 0.1
     alone = disc(pose)
     for other in (torch.randn(63, 17, 2) * 0.1, torch.randn(63, 17, 2) * 3.0 + 1.0):
         in_batch = disc(torch.cat([pose, other]))[:1]
         torch.testing.assert_close(in_batch, alone, atol=1e-5, rtol=0)
+
+
+def test_kcs_features_are_bone_dot_products_invariant_to_rotation_and_translation():
+    from ambipose.data.skeleton import BONE_CHILD, BONE_PARENT
+    from ambipose.models.networks import N_KCS, kcs_features
+
+    poses = torch.randn(4, 17, 2, generator=torch.Generator().manual_seed(0))
+    f = kcs_features(poses)
+    assert f.shape == (4, N_KCS) and N_KCS == 16 * 17 // 2
+    bones = poses[:, BONE_CHILD] - poses[:, BONE_PARENT]
+    # The first row of the upper triangle: bone 0 against bones 0..15; its first entry is |b_0|^2.
+    torch.testing.assert_close(f[:, :16], (bones[:, :1] * bones).sum(-1))
+    torch.testing.assert_close(f[:, 0], bones[:, 0].square().sum(-1))
+    c, s_ = math.cos(0.7), math.sin(0.7)
+    rot = torch.tensor([[c, -s_], [s_, c]])
+    torch.testing.assert_close(kcs_features(poses @ rot.T + torch.tensor([3.0, -2.0])), f, atol=1e-5, rtol=1e-5)
+    # A pose with one forearm twice as long differs in that bone's entries only.
+    longer = poses.clone()
+    longer[:, 16] = poses[:, 15] + 2 * (poses[:, 16] - poses[:, 15])
+    changed = (kcs_features(longer) - f).abs().amax(0) > 1e-6
+    assert changed.sum() == 16  # bone 15's row/column of the triangle
 
 
 def test_scale_prior_offset_is_stored_with_the_weights():

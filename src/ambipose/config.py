@@ -41,6 +41,9 @@ class ModelConfig:
     depth: float = 10.0  # D: canonical root depth
     disc_blocks: int = 2
     disc_dropout: float = 0.25  # the discriminator has no BatchNorm (it scores each pose alone)
+    # Beyond the paper: also give the discriminator the 2D bone vectors' dot products (Wandt et
+    # al.'s kinematic chain space; `networks.kcs_features`).
+    disc_kcs: bool = False
     scale_blocks: int = 1
     # Scale module: off, applied to the 2D input (paper's best), to the 3D output, or replaced by
     # the ground-truth reference scale S_2D^ref (a ceiling: uses 3D).

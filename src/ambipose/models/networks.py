@@ -10,7 +10,7 @@ import sys
 import torch
 from torch import nn
 
-from ..data.skeleton import NUM_JOINTS
+from ..data.skeleton import BONE_CHILD, BONE_PARENT, NUM_JOINTS
 
 
 class Dropout(nn.Dropout):
@@ -107,18 +107,44 @@ class Discriminator(nn.Module):
     batch statistics and scores no single pose (a pose's score changed from 0.94 to -0.05 with the
     batch around it). Each pose is scored on its own, as in the authors' code (dropout 0.25,
     weights N(0, 0.02)).
+
+    `kcs=True` (beyond the paper) also feeds it the 2D kinematic chain space of Wandt et al.
+    (RepNet, 2019): the 136 distinct dot products of the 16 bone vectors (`kcs_features`), i.e.
+    every squared 2D bone length and every pair's cosine times their lengths. These are quadratic
+    in the joints, so a ReLU MLP on the joints alone can only approximate them piecewise; with
+    them it compares foreshortening across limbs (left vs right, upper vs lower) directly.
     """
 
-    def __init__(self, width: int = 1024, blocks: int = 2, dropout: float = 0.25):
+    def __init__(self, width: int = 1024, blocks: int = 2, dropout: float = 0.25, kcs: bool = False,
+                 depth: float = 10.0):
         super().__init__()
-        self.mlp = ResidualMLP(NUM_JOINTS * 2, 1, width, blocks, dropout, norm=False)
+        self.kcs, self.depth = kcs, depth
+        n_in = NUM_JOINTS * 2 + (N_KCS if kcs else 0)
+        self.mlp = ResidualMLP(n_in, 1, width, blocks, dropout, norm=False)
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0.0, 0.02)
                 nn.init.zeros_(m.bias)
 
     def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
-        return self.mlp(poses_2d.flatten(1)).squeeze(-1)
+        x = poses_2d.flatten(1)
+        if self.kcs:
+            x = torch.cat([x, kcs_features(poses_2d * self.depth)], dim=1)
+        return self.mlp(x).squeeze(-1)
+
+
+_KCS_ROWS, _KCS_COLS = torch.triu_indices(len(BONE_CHILD), len(BONE_CHILD))
+N_KCS = len(_KCS_ROWS)  # 136 = 16 * 17 / 2
+
+
+def kcs_features(poses: torch.Tensor) -> torch.Tensor:
+    """Kinematic chain space (Wandt et al.): bone vectors b_k = p_child - p_parent (B, 16, C) of
+    poses (B, 17, C) and the upper triangle (with the diagonal) of their Gram matrix b b^T,
+    flattened to (B, 136). Invariant to translation and to rotations of the C-dim space; units
+    are the poses' units squared."""
+    bones = poses[:, BONE_CHILD] - poses[:, BONE_PARENT]
+    gram = bones @ bones.transpose(1, 2)  # (B, 16, 16)
+    return gram[:, _KCS_ROWS, _KCS_COLS]
 
 
 class ScaleModule(nn.Module):
