@@ -100,6 +100,20 @@ class Lifter(nn.Module):
         return self.mlp(poses_2d.flatten(1))
 
 
+_KCS_ROWS, _KCS_COLS = torch.triu_indices(len(BONE_CHILD), len(BONE_CHILD))
+N_KCS = len(_KCS_ROWS)  # 136 = 16 * 17 / 2
+
+
+def kcs_features(poses: torch.Tensor) -> torch.Tensor:
+    """Kinematic chain space (Wandt et al.): bone vectors b_k = p_child - p_parent (B, 16, C) of
+    poses (B, 17, C) and the upper triangle (with the diagonal) of their Gram matrix b b^T,
+    flattened to (B, 136). Invariant to translation and to rotations of the C-dim space; units
+    are the poses' units squared."""
+    bones = poses[:, BONE_CHILD] - poses[:, BONE_PARENT]
+    gram = bones @ bones.transpose(1, 2)  # (B, 16, 16)
+    return gram[:, _KCS_ROWS, _KCS_COLS]
+
+
 class Discriminator(nn.Module):
     """Phi_D: 2D pose (B, 17, 2) -> realism score (B,) for the LSGAN loss.
 
@@ -131,20 +145,6 @@ class Discriminator(nn.Module):
         if self.kcs:
             x = torch.cat([x, kcs_features(poses_2d * self.depth)], dim=1)
         return self.mlp(x).squeeze(-1)
-
-
-_KCS_ROWS, _KCS_COLS = torch.triu_indices(len(BONE_CHILD), len(BONE_CHILD))
-N_KCS = len(_KCS_ROWS)  # 136 = 16 * 17 / 2
-
-
-def kcs_features(poses: torch.Tensor) -> torch.Tensor:
-    """Kinematic chain space (Wandt et al.): bone vectors b_k = p_child - p_parent (B, 16, C) of
-    poses (B, 17, C) and the upper triangle (with the diagonal) of their Gram matrix b b^T,
-    flattened to (B, 136). Invariant to translation and to rotations of the C-dim space; units
-    are the poses' units squared."""
-    bones = poses[:, BONE_CHILD] - poses[:, BONE_PARENT]
-    gram = bones @ bones.transpose(1, 2)  # (B, 16, 16)
-    return gram[:, _KCS_ROWS, _KCS_COLS]
 
 
 class ScaleModule(nn.Module):
