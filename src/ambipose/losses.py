@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .data.skeleton import BONE_CHILD, BONE_PARENT, bone_lengths  # noqa: F401 - bone_lengths: numpy or torch
+from .data.skeleton import bone_lengths, bone_vectors  # noqa: F401 - bone_lengths: numpy or torch
 
 
 def joint_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -24,11 +24,6 @@ def joint_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def sq_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean over batch and joints of the squared Euclidean distance: (B, J, C) x2 -> ()."""
     return ((a - b) ** 2).sum(-1).mean()
-
-
-def bone_vectors(poses: torch.Tensor) -> torch.Tensor:
-    """(B, 17, C) -> (B, 16, C): child minus parent for each bone."""
-    return poses[:, BONE_CHILD] - poses[:, BONE_PARENT]
 
 
 def loss_2d(back_2d: torch.Tensor, input_2d: torch.Tensor) -> torch.Tensor:

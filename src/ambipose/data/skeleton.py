@@ -56,9 +56,14 @@ def _length(vectors: Poses) -> Poses:
     return vectors.norm(dim=-1)
 
 
+def bone_vectors(poses: Poses) -> Poses:
+    """Child minus parent for each bone: (..., 17, D) -> (..., 16, D) (numpy or torch)."""
+    return poses[..., BONE_CHILD, :] - poses[..., BONE_PARENT, :]
+
+
 def bone_lengths(poses: Poses) -> Poses:
     """Bone lengths of poses (..., 17, D) -> (..., 16), in the poses' unit (numpy or torch)."""
-    return _length(poses[..., BONE_CHILD, :] - poses[..., BONE_PARENT, :])
+    return _length(bone_vectors(poses))
 
 
 def head_root_length(poses: Poses) -> Poses:

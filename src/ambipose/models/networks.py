@@ -10,7 +10,7 @@ import sys
 import torch
 from torch import nn
 
-from ..data.skeleton import BONE_CHILD, BONE_PARENT, NUM_JOINTS
+from ..data.skeleton import BONE_CHILD, NUM_JOINTS, bone_vectors
 
 
 class Dropout(nn.Dropout):
@@ -109,7 +109,7 @@ def kcs_features(poses: torch.Tensor) -> torch.Tensor:
     poses (B, 17, C) and the upper triangle (with the diagonal) of their Gram matrix b b^T,
     flattened to (B, 136). Invariant to translation and to rotations of the C-dim space; units
     are the poses' units squared."""
-    bones = poses[:, BONE_CHILD] - poses[:, BONE_PARENT]
+    bones = bone_vectors(poses)
     gram = bones @ bones.transpose(1, 2)  # (B, 16, 16)
     return gram[:, _KCS_ROWS, _KCS_COLS]
 
