@@ -89,7 +89,7 @@ def training_flops(cfg: ExperimentConfig) -> dict[str, float]:
     m = PoseModel(cfg.model, cfg.loss.prior_mean)
     f_lift, f_scale = linear_flops(m.lifter), linear_flops(m.scale)
     unsup = cfg.train.objective == "unsupervised"
-    f_disc = linear_flops(Discriminator(cfg.model.width, cfg.model.disc_blocks, kcs=cfg.model.disc_kcs)) if unsup and cfg.loss.w_adv > 0 else 0
+    f_disc = linear_flops(Discriminator.from_config(cfg.model)) if unsup and cfg.loss.w_adv > 0 else 0
     lifts = 4 if cfg.loss.w_tmc > 0 else 2
     lifter_step = 3 * lifts * f_lift + 2 * f_scale + 2 * f_disc + 2 * 3 * f_disc / cfg.train.disc_every
     if m.scale is None:

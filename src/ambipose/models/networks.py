@@ -6,11 +6,15 @@ Poses are flattened joint-major: (B, 17, 2) -> (B, 34).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from ..data.skeleton import BONE_CHILD, NUM_JOINTS, bone_vectors
+
+if TYPE_CHECKING:
+    from ..config import ModelConfig
 
 
 class Dropout(nn.Dropout):
@@ -139,6 +143,11 @@ class Discriminator(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0.0, 0.02)
                 nn.init.zeros_(m.bias)
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig) -> Discriminator:
+        """The discriminator a model config describes (training and the bench's FLOP count)."""
+        return cls(cfg.width, cfg.disc_blocks, cfg.disc_dropout, cfg.disc_kcs, cfg.depth)
 
     def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
         x = poses_2d.flatten(1)

@@ -80,8 +80,7 @@ class Trainer:
         # The averaged copy that is validated and shipped (`final_model`); None when ema_decay is 0.
         self.ema = copy.deepcopy(self.model).requires_grad_(False).eval() if t.ema_decay > 0 else None
         unsup = t.objective == "unsupervised"
-        self.disc = (Discriminator(cfg.model.width, cfg.model.disc_blocks, cfg.model.disc_dropout,
-                                    cfg.model.disc_kcs, cfg.model.depth).to(self.device)
+        self.disc = (Discriminator.from_config(cfg.model).to(self.device)
                      if unsup and cfg.loss.w_adv > 0 else None)
         betas = (0.5, 0.9)  # the authors' GAN setting: a short momentum memory keeps the game responsive
         self.opts = {"lifter": torch.optim.Adam(self.model.lifter.parameters(), lr=t.lr, betas=betas)}
