@@ -104,6 +104,20 @@ def test_run_bench_tiny() -> None:
     assert "frame pairs/s" in text and "single-pose latency" in text and "targets:" in text
 
 
+def test_bench_training_in_bf16_reports_both_matmul_rates() -> None:
+    import torch
+
+    from ambipose.bench import MatmulProbe, bench_training
+
+    s = BenchSettings(width=64, blocks=1, train_batch=32, quick=True, precision="bf16")
+    tr = bench_training(s, MatmulProbe(torch.device("cpu"), 128))
+    assert tr["precision"] == "bf16" and tr["bf16_matmul_gflops"] > 0 and tr["pairs_per_s"] > 0
+    assert tr["fraction_of_bf16_matmul"] == pytest.approx(tr["gflops"] / tr["bf16_matmul_gflops"])
+    fp32 = bench_training(BenchSettings(width=64, blocks=1, train_batch=32, quick=True),
+                          MatmulProbe(torch.device("cpu"), 128))
+    assert fp32["precision"] == "fp32" and "bf16_matmul_gflops" not in fp32
+
+
 def test_bench_cli_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "b" / "bench.json"
     rc = main(["bench", "--quick", "--width", "64", "--blocks", "1", "--train-batch", "32", "--seconds", "0.02",

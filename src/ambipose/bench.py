@@ -140,11 +140,11 @@ class MatmulProbe:
     whose load changes while the benchmark runs, each section is compared with the rate measured
     while it ran, not with one figure from the start."""
 
-    def __init__(self, device: torch.device, n: int = 2048):
+    def __init__(self, device: torch.device, n: int = 2048, dtype: torch.dtype = torch.float32):
         self.device, self.n = device, n
         g = torch.Generator(device="cpu").manual_seed(0)
-        self.a, self.b = (torch.randn(n, n, generator=g).to(device) for _ in range(2))
-        self.c = torch.empty(n, n, device=device)
+        self.a, self.b = (torch.randn(n, n, generator=g).to(device, dtype) for _ in range(2))
+        self.c = torch.empty(n, n, device=device, dtype=dtype)
         self.all: list[float] = []
         for _ in range(2):  # warm-up
             self.sample()
@@ -264,6 +264,7 @@ class BenchSettings:
     quick: bool = False
     compile: bool = True
     cycles: int = 1  # timed training cycles (after one warm-up step of each kind)
+    precision: str = "fp32"  # training arithmetic (train.precision): fp32 or bf16 (autocast)
     batches: tuple[int, ...] = INFERENCE_BATCHES
     seconds_per_case: float = 3.0  # inference timing budget per variant and batch size
     min_rounds: int = 3
@@ -382,7 +383,7 @@ def bench_config(s: BenchSettings) -> ExperimentConfig:
     """The full method (defaults of configs/full.yaml: iterative schedule, scale in 2D, all
     losses) at the benchmark's width, depth and batch."""
     return ExperimentConfig(name="bench", model=ModelConfig(width=s.width, blocks=s.blocks),
-                            train=TrainConfig(batch_size=s.train_batch, iters_per_epoch=1000))
+                            train=TrainConfig(batch_size=s.train_batch, iters_per_epoch=1000, precision=s.precision))
 
 
 def bench_training(s: BenchSettings, probe: MatmulProbe) -> dict[str, Any]:
@@ -412,7 +413,13 @@ def bench_training(s: BenchSettings, probe: MatmulProbe) -> dict[str, Any]:
     pps = pairs / total
     gflops = pps * flops["per_pair"] / 1e9
     rate = probe.gflops(mm)
+    low = {}
+    if s.precision != "fp32":  # the matrix unit the layers ran on, for context (targets use fp32)
+        bf = MatmulProbe(device, s.matmul_n, torch.bfloat16)
+        time_calls(bf.sample, device, 1.0, warmup=0, min_repeats=5)
+        low = {"bf16_matmul_gflops": bf.gflops(), "fraction_of_bf16_matmul": gflops / bf.gflops()}
     return {
+        "precision": s.precision, **low,
         "batch": s.train_batch, "cycles": s.cycles, "lifter_steps": n, "seconds": total,
         "step_seconds": {k: statistics.median(v) for k, v in step_times.items()},
         "pairs_per_s": pps, "gflops": gflops, "fraction_of_matmul": gflops / rate, "matmul_gflops": rate,
@@ -494,10 +501,13 @@ def format_report(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"training: full method, iterative cycle ({tr['lifter_steps']} lifter + 1 scale step), batch {tr['batch']}, "
-        f"{tr['cycles']} cycle(s) timed",
+        f"{tr['cycles']} cycle(s) timed, {tr.get('precision', 'fp32')} layers",
         f"  {steps}",
         f"  {tr['pairs_per_s']:,.0f} frame pairs/s = {tr['gflops']:.1f} GFLOP/s = {100 * tr['fraction_of_matmul']:.0f}% "
         f"of the matmul rate meanwhile ({tr['matmul_gflops']:.1f} GFLOP/s; {tr['flops']['per_pair'] / 1e6:.0f} MFLOP per pair)",
+        *([f"  bf16 matmul rate {tr['bf16_matmul_gflops']:.1f} GFLOP/s: the step reaches "
+           f"{100 * tr['fraction_of_bf16_matmul']:.0f}% of it (the target below compares with fp32)"]
+          if "bf16_matmul_gflops" in tr else []),
         f"  data loading (Trainer.batch): {100 * tr['data_share']:.2f}% of the time, compute {100 - 100 * tr['data_share']:.2f}%",
         "",
         "targets:",

@@ -110,6 +110,11 @@ class TrainConfig:
     ema_decay: float = 0.999
     seed: int = 0
     threads: int | None = None  # torch intra-op threads; None = torch's default
+    # Arithmetic of the networks' layers while training: "bf16" runs every MLP (lifter, scale
+    # module, discriminator) under bfloat16 autocast; weights, optimiser, geometry (rotation,
+    # projection, KCS features) and losses stay fp32, and validation, checkpoints and inference
+    # are fp32. Pays on GPUs and on CPUs with bf16 matrix units (Intel AMX); elsewhere it is slower.
+    precision: Literal["fp32", "bf16"] = "fp32"
     log_every: int = 50
     # Write as model.pt the epoch (or, with --init, possibly the initial weights) whose 3D is most
     # plausible on the training clip (bone-length variation + left/right asymmetry, no 3D needed:

@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-batch", type=int, default=1024, help="training batch size (default 1024, the paper's)")
     p.add_argument("--cycles", type=int, default=1, help="timed training cycles (default 1)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="training arithmetic of the layers (train.precision; bf16 = autocast, needs AMX or a GPU to pay)")
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant (slow to compile on CPU)")
     p.add_argument("--seconds", type=float, default=None,
                    help="timing budget per inference measurement (default 3, or 0.5 with --quick)")
@@ -45,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     s = BenchSettings(width=args.width, blocks=args.blocks, train_batch=args.train_batch, device=device,
-                      quick=args.quick, compile=not args.no_compile, cycles=args.cycles)
+                      quick=args.quick, compile=not args.no_compile, cycles=args.cycles,
+                      precision=args.precision)
     if args.seconds is not None:
         s.seconds_per_case = args.seconds
     result = run_bench(s, log=lambda m: print(m, file=sys.stderr, flush=True))

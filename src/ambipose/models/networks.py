@@ -6,6 +6,8 @@ Poses are flattened joint-major: (B, 17, 2) -> (B, 34).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import torch
@@ -62,7 +64,12 @@ class ResidualBlock(nn.Module):
 
 
 class ResidualMLP(nn.Module):
-    """in -> Linear(width)(-BN)-ReLU-Dropout -> blocks x ResidualBlock -> Linear(out)."""
+    """in -> Linear(width)(-BN)-ReLU-Dropout -> blocks x ResidualBlock -> Linear(out).
+
+    `compute_dtype` (not saved with the weights; None = fp32): run the layers under autocast to
+    this dtype (the trainer's `train.precision: bf16`). The output is always fp32, so whatever
+    the caller does with it (geometry, losses) stays in fp32.
+    """
 
     def __init__(self, n_in: int, n_out: int, width: int = 1024, blocks: int = 5, dropout: float = 0.25,
                  norm: bool = True):
@@ -70,9 +77,35 @@ class ResidualMLP(nn.Module):
         self.stem = nn.Sequential(*_layer(n_in, width, dropout, norm))
         self.blocks = nn.Sequential(*[ResidualBlock(width, dropout, norm) for _ in range(blocks)])
         self.head = nn.Linear(width, n_out)
+        self.compute_dtype: torch.dtype | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(self.stem(x)))
+        if self.compute_dtype is None:
+            return self.head(self.blocks(self.stem(x)))
+        with torch.autocast(x.device.type, dtype=self.compute_dtype):
+            y = self.head(self.blocks(self.stem(x)))
+        return y.float()
+
+
+def set_compute_dtype(module: nn.Module, dtype: torch.dtype | None) -> None:
+    """Set `ResidualMLP.compute_dtype` on every MLP inside `module` (None = fp32)."""
+    for m in module.modules():
+        if isinstance(m, ResidualMLP):
+            m.compute_dtype = dtype
+
+
+@contextmanager
+def full_precision(module: nn.Module) -> Iterator[None]:
+    """Run `module`'s MLPs in fp32 inside the block, then restore their compute dtypes."""
+    mlps = [m for m in module.modules() if isinstance(m, ResidualMLP)]
+    saved = [m.compute_dtype for m in mlps]
+    try:
+        for m in mlps:
+            m.compute_dtype = None
+        yield
+    finally:
+        for m, d in zip(mlps, saved):
+            m.compute_dtype = d
 
 
 def bound_offsets(raw: torch.Tensor, depth: float) -> torch.Tensor:

@@ -24,7 +24,7 @@ from ..data.skeleton import head_root_length
 from ..errors import AmbiposeError
 from ..io import atomic_write_text
 from ..models.cycle import Cycle
-from ..models.networks import Discriminator
+from ..models.networks import Discriminator, full_precision, set_compute_dtype
 from ..models.pose_model import PoseModel
 from ..models.checkpoint import load_checkpoint, save_checkpoint
 from .data import TrainingData, prepare_training_data
@@ -82,12 +82,15 @@ class Trainer:
         unsup = t.objective == "unsupervised"
         self.disc = (Discriminator.from_config(cfg.model).to(self.device)
                      if unsup and cfg.loss.w_adv > 0 else None)
-        betas = (0.5, 0.9)  # the authors' GAN setting: a short momentum memory keeps the game responsive
-        self.opts = {"lifter": torch.optim.Adam(self.model.lifter.parameters(), lr=t.lr, betas=betas)}
+        if t.precision == "bf16":  # the live networks only: the EMA copy validated and shipped stays fp32
+            for net in (self.model, self.disc):
+                if net is not None:
+                    set_compute_dtype(net, torch.bfloat16)
+        self.opts = {"lifter": _adam(self.model.lifter, t.lr)}
         if self.model.scale is not None:
-            self.opts["scale"] = torch.optim.Adam(self.model.scale.parameters(), lr=t.lr, betas=betas)
+            self.opts["scale"] = _adam(self.model.scale, t.lr)
         if self.disc is not None:
-            self.opts["disc"] = torch.optim.Adam(self.disc.parameters(), lr=t.disc_lr or t.lr, betas=betas)
+            self.opts["disc"] = _adam(self.disc, t.disc_lr or t.lr)
         self.scheds = {k: torch.optim.lr_scheduler.ExponentialLR(o, gamma=t.lr_decay) for k, o in self.opts.items()}
         self.iters = t.iters_per_epoch or max(1, len(self.frames) // t.batch_size)
         self.epoch, self.step = 0, 0
@@ -176,12 +179,13 @@ class Trainer:
     @torch.no_grad()
     def _predict(self, idx: torch.Tensor) -> torch.Tensor:
         """The final model (eval mode) on training frames idx (n,): root-centred predictions
-        (n, 17, 3) in model units."""
+        (n, 17, 3) in model units, in fp32 whatever `train.precision` (as inference runs)."""
         model = self.final_model
         was = model.training
         model.eval()
         sref = None if self.frames.sref is None else self.frames.sref[idx]
-        pred = model(self.frames.poses_2d[idx], sref)
+        with full_precision(model):
+            pred = model(self.frames.poses_2d[idx], sref)
         model.train(was)
         return pred
 
@@ -543,6 +547,15 @@ class Trainer:
 
     def after_backward(self, names: list[str]) -> None:
         """Hook between backward and the optimiser step (gradient averaging across processes)."""
+
+
+def _adam(module: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with the authors' GAN betas (0.5, 0.9: a short momentum memory keeps the game
+    responsive). The fused kernel (CPU and CUDA) does the same update in one pass over the
+    weights: 10x faster than the per-tensor loop on CPU, 7 % of a training step
+    (docs/performance.md)."""
+    fused = next(module.parameters()).device.type in ("cpu", "cuda")
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=(0.5, 0.9), fused=fused)
 
 
 def _worse(p: dict[str, float], p0: dict[str, float]) -> bool:
