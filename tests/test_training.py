@@ -270,22 +270,25 @@ def test_instance_noise_blurs_what_the_discriminator_sees_and_only_when_set(tmp_
     assert torch.equal(again._score(x), a)
 
 
+def _mlp_dtypes(net: torch.nn.Module) -> set:
+    """The compute dtypes of the MLPs inside `net` (None = fp32)."""
+    from ambipose.models.networks import ResidualMLP
+
+    return {m.compute_dtype for m in net.modules() if isinstance(m, ResidualMLP)}
+
 
 def test_bf16_precision_runs_the_live_networks_in_bf16_and_validates_and_saves_fp32(tmp_path):
-    from ambipose.models.networks import ResidualMLP, full_precision
-
-    def dtypes(net):
-        return {m.compute_dtype for m in net.modules() if isinstance(m, ResidualMLP)}
+    from ambipose.models.networks import full_precision
 
     tr = make_trainer(tmp_path, train={"precision": "bf16", "ema_decay": 0.0})
-    assert dtypes(tr.model) == dtypes(tr.disc) == {torch.bfloat16}
+    assert _mlp_dtypes(tr.model) == _mlp_dtypes(tr.disc) == {torch.bfloat16}
     x = tr.frames.poses_2d[:16]
     tr.model.eval()
     low = tr.model.lifter(x)
     with full_precision(tr.model):
         high = tr.model.lifter(x)
-        assert dtypes(tr.model) == {None}
-    assert dtypes(tr.model) == {torch.bfloat16}  # restored
+        assert _mlp_dtypes(tr.model) == {None}
+    assert _mlp_dtypes(tr.model) == {torch.bfloat16}  # restored
     # The layers really ran in bf16 (results differ), only by bf16 rounding, and hand back fp32.
     assert low.dtype == high.dtype == torch.float32 and not torch.equal(low, high)
     assert (low - high).abs().max() < 0.05 * high.abs().max()
@@ -302,8 +305,5 @@ def test_bf16_precision_runs_the_live_networks_in_bf16_and_validates_and_saves_f
 
 
 def test_bf16_precision_leaves_the_averaged_model_in_fp32(tmp_path):
-    from ambipose.models.networks import ResidualMLP
-
     tr = make_trainer(tmp_path, train={"precision": "bf16"})
-    assert {m.compute_dtype for m in tr.ema.modules() if isinstance(m, ResidualMLP)} == {None}
-    assert {m.compute_dtype for m in tr.model.modules() if isinstance(m, ResidualMLP)} == {torch.bfloat16}
+    assert _mlp_dtypes(tr.ema) == {None} and _mlp_dtypes(tr.model) == {torch.bfloat16}
