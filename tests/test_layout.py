@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ambipose"
 
 # Layers below training: none of these may import `ambipose.training` or `ambipose.commands`.
 BELOW_TRAINING = ("ambipose.data", "ambipose.models", "ambipose.evaluation", "ambipose.viz", "ambipose.video",
-                  "ambipose.inference", "ambipose.lift_io", "ambipose.api", "ambipose.export", "ambipose.losses",
+                  "ambipose.inference", "ambipose.lift_io", "ambipose.skeleton_fit", "ambipose.api", "ambipose.export", "ambipose.losses",
                   "ambipose.config", "ambipose.settings", "ambipose.io", "ambipose.errors")
 
 

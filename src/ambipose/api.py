@@ -18,7 +18,7 @@ def lift(keypoints: str | Path | np.ndarray, *, checkpoint: str | Path | None = 
          format: str = "auto", min_score: float = 0.3, track: int | str | None = None, constant: str = "auto",
          device: str = "cpu", batch_size: int = 4096, progress: bool = False,
          image_size: tuple[int, int] | None = None, smooth: int | None = None,
-         aspect: float | None = None) -> LiftedClip:
+         aspect: float | None = None, fit_skeleton: bool = False, lateral: float | None = None) -> LiftedClip:
     """Lift 2D keypoints to 3D with the shipped Human3.6M model (or `checkpoint`).
 
     keypoints: a file or OpenPose folder (any format `ambipose lift` reads, see docs/formats.md),
@@ -27,6 +27,9 @@ def lift(keypoints: str | Path | np.ndarray, *, checkpoint: str | Path | None = 
     image_size: (width, height) in pixels, overriding the file's (needed for [0, 1] coordinates).
     aspect: width / height of the image, for [0, 1] coordinates when the size is unknown.
     smooth: Savitzky-Golay window (odd number of frames) applied to the 2D first; None = off.
+    fit_skeleton: after lifting, fit one skeleton to the whole track (constant, left/right-symmetric
+        bone lengths; `skeleton_fit.fit_skeleton`); `lateral` lets joints leave their 2D rays at
+        that cost (noisy detections), None keeps them.
     constant: "auto" normalises with this input's own universal constant (right for new cameras
         and resolutions, what the CLI does); "training" reuses the training data's.
     Returns a LiftedClip: `poses_3d` (T, 17, 3) millimetres, camera frame of the input (X right,
@@ -43,4 +46,5 @@ def lift(keypoints: str | Path | np.ndarray, *, checkpoint: str | Path | None = 
         kp = keypoints_from_array(keypoints, layout=layout, min_score=min_score)
     lifter = PoseLifter.from_checkpoint(checkpoint, device)
     return lift_keypoints(lifter, kp, constant=constant, batch_size=batch_size, progress=progress, image_size=image_size,
-                          smooth=smooth, aspect=aspect)
+                          smooth=smooth, aspect=aspect,
+                          skeleton=({} if lateral is None else {"lateral_weight": lateral}) if fit_skeleton else None)

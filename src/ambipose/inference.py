@@ -29,6 +29,7 @@ class LiftResult:
     poses_3d_units: np.ndarray  # (T, 17, 3) float32, root-centred, camera frame, model units
     scales: np.ndarray  # (T,) per-frame scale s from Phi_S (1 where the module is off)
     mm_per_unit: float  # the global scale protocol's constant
+    root_depth: np.ndarray | None = None  # (T,) the root's camera-frame depth, model units (skeleton_fit)
 
     @property
     def poses_3d_mm(self) -> np.ndarray:
@@ -105,6 +106,7 @@ class PoseLifter:
             raise InputError("batch size must be >= 1")
         out = np.empty((len(poses), 17, 3), dtype=np.float32)
         scales = np.empty(len(poses), dtype=np.float32)
+        root_depth = np.empty(len(poses), dtype=np.float32)
         for i in tqdm(range(0, len(poses), batch_size), disable=not progress, desc="lifting", unit="batch"):
             x = prepare(poses[i : i + batch_size])
             if not np.isfinite(x).all():
@@ -112,6 +114,8 @@ class PoseLifter:
             xb = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
             sb = None if sref is None else torch.from_numpy(np.ascontiguousarray(sref[i : i + batch_size], dtype=np.float32)).to(self.device)
             s = self.model.scales(xb, sb)
-            out[i : i + len(x)] = self.model.lift(self.model.lifter_input(xb, s), s).cpu().numpy()
+            cam = self.model.lift_camera(self.model.lifter_input(xb, s), s)
+            out[i : i + len(x)] = (cam - cam[:, :1]).cpu().numpy()
+            root_depth[i : i + len(x)] = cam[:, 0, 2].cpu().numpy()
             scales[i : i + len(x)] = s.cpu().numpy()
-        return LiftResult(out, scales, self.mm_per_unit)
+        return LiftResult(out, scales, self.mm_per_unit, root_depth)

@@ -68,7 +68,7 @@ def prepare_pixels(kp, image_size: tuple[int, int] | None = None, aspect: float 
 
 def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True,
                    image_size: tuple[int, int] | None = None, smooth: int | None = None,
-                   aspect: float | None = None) -> LiftedClip:
+                   aspect: float | None = None, skeleton: dict | None = None) -> LiftedClip:
     """Lift a `Keypoints2D` with a `PoseLifter`.
 
     constant: "auto" applies the universal rule (mean head-root = 1/D) to this input, right for
@@ -77,6 +77,8 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     image_size: (width, height) in pixels, overriding the file's (needed for [0, 1] coordinates).
     aspect: width / height of the image, for [0, 1] coordinates whose image size is unknown.
     smooth: Savitzky-Golay window in frames for the 2D before lifting (None: no filtering).
+    skeleton: keyword arguments of `skeleton_fit.fit_skeleton` ({} keeps the 2D rays) to fit one
+    skeleton to the whole clip after lifting; None: every frame as lifted.
     """
     if image_size is not None and (len(image_size) != 2 or min(image_size) <= 0):
         raise InputError(f"image size must be two positive numbers (width, height), got {image_size}")
@@ -93,15 +95,39 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     else:
         raise InputError(f"unknown normalisation constant choice {constant!r} (auto or training)")
     res = lifter.lift(pixels, constant=c, batch_size=batch_size, progress=progress)
+    poses_mm = res.poses_3d_mm
+    fit_report = None
+    if skeleton is not None:
+        from .evaluation.plausibility import bone_length_variation, left_right_asymmetry
+        from .skeleton_fit import fit_skeleton
+
+        try:
+            poses_mm = fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton) * np.float32(res.mm_per_unit)
+        except ValueError as e:
+            raise InputError(f"{kp.source}: cannot fit one skeleton: {e}") from None
+        fit_report = {f"{name}_pct": [round(f(res.poses_3d_mm), 2), round(f(poses_mm), 2)]  # [lifted, fitted]
+                      for name, f in (("bone_length_variation", bone_length_variation),
+                                      ("left_right_asymmetry", left_right_asymmetry))}
     meta = {
         "source": kp.source, "source_layout": kp.layout, "input_units": kp.units,
         "image_size": list(image_size or kp.image_size or []) or None, "fps": kp.fps,
-        "checkpoint": lifter.source, "normalisation": mode, "smoothing_window": smooth,
+        "checkpoint": lifter.source, "normalisation": mode, "smoothing_window": smooth, "skeleton_fit": skeleton,
+        "skeleton_fit_effect": fit_report,
         "normalisation_constant": c if c is not None else lifter.normalisation.get("constant"),
         "mm_per_unit": lifter.mm_per_unit, "units_3d": "mm", "frame_3d": FRAME_NOTE,
         "joint_names": list(JOINT_NAMES), "parents": list(PARENTS),
     }
-    return LiftedClip(np.asarray(kp.poses, dtype=np.float32), res.poses_3d_mm, res.scales, np.asarray(kp.missing, dtype=bool), meta)
+    return LiftedClip(np.asarray(kp.poses, dtype=np.float32), poses_mm, res.scales, np.asarray(kp.missing, dtype=bool), meta)
+
+
+def skeleton_fit_line(meta: dict) -> str | None:
+    """One summary line of what --fit-skeleton changed, or None when it was off."""
+    effect = meta.get("skeleton_fit_effect")
+    if not effect:
+        return None
+    (v0, v1), (a0, a1) = effect["bone_length_variation_pct"], effect["left_right_asymmetry_pct"]
+    return (f"one skeleton fitted: bone-length variation {v0:.1f} % -> {v1:.1f} %, "
+            f"left/right asymmetry {a0:.1f} % -> {a1:.1f} %")
 
 
 def write_result(clip: LiftedClip, out: str | Path) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._skeleton import add_skeleton_arguments, skeleton_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint (or a trivial baseline) on Human3.6M S9/S11 or MPI-INF-3DHP")
@@ -19,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, default=1, help="evaluate every n-th test frame (1 = all 50 fps frames)")
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of each test video's 2D over this many 50 fps frames first (as lift --smooth)")
+    add_skeleton_arguments(p, "each test video")
     p.add_argument("--json", default=None, help="write the full result (per action, all metrics) here")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=run)
@@ -38,13 +41,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--stride must be >= 1")
     if args.dataset == "3dhp":
         return _evaluate_3dhp(args)
+    if args.baseline and args.fit_skeleton:
+        raise InputError("--fit-skeleton refits a model's output; the baselines have none to refit")
     if args.baseline:
         result = evaluate_baseline(args.baseline, args.input, args.scale, args.stride)
         title = f"baseline {args.baseline}, {args.input} 2D"
     else:
         lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
-        result = evaluate_checkpoint(lifter, args.input, args.scale, args.stride, smooth=args.smooth)
-        title = f"{args.checkpoint}, {args.input} 2D"
+        result = evaluate_checkpoint(lifter, args.input, args.scale, args.stride, smooth=args.smooth,
+                                     skeleton=skeleton_options(args))
+        title = f"{args.checkpoint}, {args.input} 2D" + (", one skeleton per video" if args.fit_skeleton else "")
     print(format_table(result, title))
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))
@@ -59,6 +65,7 @@ def _evaluate_3dhp(args: argparse.Namespace) -> int:
     from ..inference import PoseLifter
     from ..io import atomic_write_text
     from ..settings import pick_device
+    from ..skeleton_fit import fit_skeleton
 
     if args.baseline or not args.checkpoint:
         raise InputError("--dataset 3dhp evaluates a --checkpoint (the trivial baselines are Human3.6M only)")
@@ -72,12 +79,16 @@ def _evaluate_3dhp(args: argparse.Namespace) -> int:
     lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
     sequences = load_3dhp_test(args.root)
 
+    skeleton = skeleton_options(args)
+
     def predict(poses_2d, image_size):
         # Other cameras than training: the universal rule applied to each test video.
-        return lifter.lift(poses_2d, constant=lifter.adapt_constant(poses_2d)).poses_3d_units
+        res = lifter.lift(poses_2d, constant=lifter.adapt_constant(poses_2d))
+        return res.poses_3d_units if skeleton is None else fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton)
 
     result = evaluate_3dhp(predict, sequences, args.scale, lifter.mm_per_unit, pck_joints=args.pck_joints)
     result["model"] = args.checkpoint
+    result["skeleton_fit"] = skeleton
     print(format_3dhp_table(result))
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._skeleton import add_skeleton_arguments, skeleton_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lift", help="lift a 2D keypoint file (COCO JSON, OpenPose, VideoPose3D npz, npy/npz/csv) to 3D")
@@ -22,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="image aspect ratio (e.g. 16:9 or 1.778) for [0, 1] coordinates when the image size is unknown")
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of the 2D over this many frames (odd, e.g. 9) against detection jitter; off by default")
+    add_skeleton_arguments(p, "the track")
     p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--device", default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -44,19 +47,22 @@ def run(args: argparse.Namespace) -> int:
     from ..data.formats import read_keypoints
     from ..errors import InputError
     from ..inference import PoseLifter
-    from ..lift_io import lift_keypoints, write_result
+    from ..lift_io import lift_keypoints, skeleton_fit_line, write_result
     from ..settings import pick_device
 
     if args.batch_size < 1:
         raise InputError("--batch-size must be >= 1")
+    skeleton = skeleton_options(args)
     kp = read_keypoints(args.input, format=args.format, layout=args.layout, min_score=args.min_score, track=args.track)
     lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
     clip = lift_keypoints(lifter, kp, constant=args.constant, batch_size=args.batch_size, progress=not args.quiet,
                           image_size=tuple(args.image_size) if args.image_size else None, smooth=args.smooth,
-                          aspect=args.aspect)
+                          aspect=args.aspect, skeleton=skeleton)
     write_result(clip, args.out)
     if not args.quiet:
         n, filled = len(clip.poses_3d), int(clip.missing.sum())
         print(f"lifted {n} frames from {args.input} ({kp.layout}, {kp.units}); {filled} missing 2D joints filled "
               f"by interpolation; wrote {args.out} (3D in mm, {clip.meta['frame_3d']})")
+        if line := skeleton_fit_line(clip.meta):
+            print(line)
     return 0

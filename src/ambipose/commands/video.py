@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._skeleton import add_skeleton_arguments, skeleton_options
+
 # Each frame shown in the HTML page embeds a ~10 kB JPEG: past a few hundred the page gets heavy.
 HTML_VIDEO_MAX_FRAMES = 600
 
@@ -22,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="joints the detector sees with less confidence are treated as missing and filled over time")
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of the 2D over this many frames (odd, e.g. 9); off by default")
+    add_skeleton_arguments(p, "the person's track")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame of the video")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many (used) frames")
     p.add_argument("--device", default="auto", help="for the lifter: cpu, cuda, cuda:N or auto")
@@ -36,13 +39,14 @@ def run(args: argparse.Namespace) -> int:
     from ..data.formats import keypoints_from_array
     from ..errors import InputError
     from ..inference import PoseLifter
-    from ..lift_io import lift_keypoints, write_result
+    from ..lift_io import lift_keypoints, skeleton_fit_line, write_result
     from ..settings import pick_device
     from ..video.detectors import make_detector
     from ..video.pipeline import detect_video, save_track
 
     if not 0.0 <= args.min_score <= 1.0:
         raise InputError("--min-score must be in [0, 1]")
+    skeleton = skeleton_options(args)
     out = Path(args.out)
     if out.suffix.lower() not in (".npz", ".json", ".csv"):
         raise InputError(f"{out}: unknown output type '{out.suffix}' (use .npz, .json or .csv)")
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     kp = keypoints_from_array(track.keypoints, layout=track.layout, min_score=args.min_score, name=args.input,
                               image_size=(info.width, info.height), fps=track.fps)
     t0 = time.perf_counter()
-    clip = lift_keypoints(lifter, kp, constant="auto", progress=not args.quiet, smooth=args.smooth)
+    clip = lift_keypoints(lifter, kp, constant="auto", progress=not args.quiet, smooth=args.smooth, skeleton=skeleton)
     lift_s = time.perf_counter() - t0
     found = track.found
     clip.meta.update({"video": str(args.input), "detector": args.detector, "video_fps": info.fps,
@@ -82,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"video {args.input}: {n} frames ({info.width}x{info.height}, {track.fps:g} fps used); person found in "
               f"{int(found.sum())}; detection {n / max(track.seconds, 1e-9):.1f} frames/s, lifting "
               f"{n / max(lift_s, 1e-9):.0f} frames/s; wrote {', '.join(written)}")
+        if line := skeleton_fit_line(clip.meta):
+            print(line)
     return 0
 
 

@@ -8,15 +8,19 @@ from ..data.h36m import load_h36m
 from ..data.normalization import normalise, reference_scale, universal_constant
 from ..data.sequence import Sequence
 from ..data.skeleton import head_root_length, root_centre
+from ..skeleton_fit import fit_skeleton
 from .protocols import evaluate_sequences
 
 BASELINES = ("zero-depth", "mean-pose")
 
 
 def evaluate_checkpoint(lifter, input_2d: str, protocol: str, stride: int = 1, progress: bool = True,
-                        sequences: list[Sequence] | None = None, smooth: int | None = None) -> dict:
+                        sequences: list[Sequence] | None = None, smooth: int | None = None,
+                        skeleton: dict | None = None) -> dict:
     """Evaluate a `PoseLifter` on the Human3.6M test subjects. `smooth`: Savitzky-Golay window
-    (frames of the 50 fps video, before striding) applied to each video's 2D first."""
+    (frames of the 50 fps video, before striding) applied to each video's 2D first. `skeleton`:
+    keyword arguments of `skeleton_fit.fit_skeleton` (e.g. {} or {"lateral_weight": 0.03}) to fit
+    one skeleton per test video (over its strided frames) after lifting; None: single frames."""
     seqs = sequences if sequences is not None else load_h36m("test", input_2d, stride=1 if smooth else stride)
     if smooth:
         from ..data.filters import savgol_smooth
@@ -31,11 +35,14 @@ def evaluate_checkpoint(lifter, input_2d: str, protocol: str, stride: int = 1, p
     def predict(seq: Sequence) -> np.ndarray:
         x = lifter.normalise(seq.poses_2d)
         sref = reference_scale(seq.poses_3d, ref_constant, seq.focal, lifter.depth) if needs_ref else None
-        return lifter.lift_normalised(x, sref=sref).poses_3d_units
+        res = lifter.lift_normalised(x, sref=sref)
+        if skeleton is None:
+            return res.poses_3d_units
+        return fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton)
 
     out = evaluate_sequences(predict, seqs, protocol, lifter.mm_per_unit, progress)
     out.update({"input_2d": input_2d, "stride": stride, "model": lifter.source,
-                "uses_3d_at_test": needs_ref, "smoothing_window": smooth})
+                "uses_3d_at_test": needs_ref, "smoothing_window": smooth, "skeleton_fit": skeleton})
     return out
 
 
