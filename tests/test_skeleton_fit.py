@@ -149,3 +149,16 @@ def test_skeleton_options_are_checked(tmp_path: Path, capsys, args: list[str], e
     fill = lambda a: a.replace("{p}", str(tmp_path / "walk.npy")).replace("{o}", str(tmp_path / "o.npz"))  # noqa: E731
     assert main([fill(a) for a in args]) == 2
     assert expect in capsys.readouterr().err
+
+
+def test_bone_length_plot(tmp_path: Path) -> None:
+    from ambipose.errors import AmbiposeError
+    from ambipose.viz.plots import plot_bone_lengths
+
+    q, r = _track(30)
+    noisy, r_noisy = _along_rays(q, r, rel=0.03)
+    out = plot_bone_lengths({"lifted": noisy * 1000, "one skeleton": fit_skeleton(noisy, r_noisy) * 1000},
+                            tmp_path / "bones.png", fps=50.0)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(AmbiposeError, match="T, 17, 3"):
+        plot_bone_lengths({"bad": q[:, :, :2]}, tmp_path / "bad.png")

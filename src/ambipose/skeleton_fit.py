@@ -37,7 +37,7 @@ def track_bone_lengths(poses_3d: np.ndarray) -> np.ndarray:
 
 def fit_skeleton(poses_3d: np.ndarray, root_depth: np.ndarray, lengths: np.ndarray | None = None,
                  depth_weight: float = 0.01, lateral_weight: float | None = None, iters: int = 15,
-                 chunk: int = 8192) -> np.ndarray:
+                 chunk: int = 4096) -> np.ndarray:
     """Refit a lifted track to one skeleton.
 
     poses_3d: (T, 17, 3) root-centred, camera frame, model units (`LiftResult.poses_3d_units`).
@@ -117,9 +117,10 @@ def _fit_chunk(cam: torch.Tensor, target: torch.Tensor, depth_weight: float, lat
         if lateral:  # d|b|/du_j = e_bx z_j (child - parent)_bj, likewise v with e_by
             moves = (e[..., :2, None] * (incidence * z[:, None, :])[:, :, None, :])  # (B, 16, 2, 17)
             jac = torch.cat([jac, moves.transpose(2, 3).reshape(b, len(BONE_CHILD), 2 * n)], dim=2)
-        jtj = jac.transpose(1, 2) @ jac + torch.diag_embed(weight)
         grad = (jac.transpose(1, 2) @ err[..., None])[..., 0] + weight * (params - start)
-        lhs = jtj + torch.diag_embed(damping[:, None] * jtj.diagonal(dim1=1, dim2=2))
+        lhs = jac.transpose(1, 2) @ jac  # (B, P, P); the diagonal terms are added in place
+        diagonal = lhs.diagonal(dim1=1, dim2=2)
+        diagonal.add_(weight).mul_(1.0 + damping[:, None])
         trial = params - torch.linalg.solve(lhs, grad[..., None])[..., 0]
         new_cost = cost_of(trial)
         better = new_cost < cost

@@ -220,6 +220,39 @@ def plot_scale_over_time(
     return save_figure(fig, out_png)
 
 
+# (label, child joint) of the paired limb bones drawn by plot_bone_lengths: left solid, right dashed
+_LIMB_BONES = (("thigh", 5, 2), ("shin", 6, 3), ("upper arm", 12, 15), ("forearm", 13, 16))
+
+
+def plot_bone_lengths(tracks: dict[str, np.ndarray], out_png: str | Path, fps: float | None = None,
+                      title: str = "bone lengths over time") -> Path:
+    """Left and right thigh, shin, upper arm and forearm lengths over a track, one panel per
+    bone pair and one colour per track (e.g. "lifted" vs "one skeleton"): a rigid, symmetric
+    skeleton draws two flat, overlapping lines. `tracks` maps a label to (T, 17, 3) poses in mm."""
+    if not tracks:
+        raise AmbiposeError("plot_bone_lengths: no tracks given")
+    child = [int(c) for c, _ in BONES]
+    fig = Figure(figsize=(9, 5.2), layout="constrained")
+    axes = [fig.add_subplot(2, 2, i + 1) for i in range(len(_LIMB_BONES))]
+    for k, (label, poses) in enumerate(tracks.items()):
+        p = np.asarray(poses, dtype=np.float64)
+        if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3) or len(p) == 0:
+            raise AmbiposeError(f"{label}: expected poses of shape (T, {NUM_JOINTS}, 3), got {p.shape}")
+        lengths = np.linalg.norm(p[:, child] - p[:, [parent for _, parent in BONES]], axis=-1)  # (T, 16)
+        x, xlabel = _frames_axis(len(p), fps)
+        for ax, (name, left, right) in zip(axes, _LIMB_BONES):
+            colour = f"C{k}"
+            ax.plot(x, lengths[:, child.index(left)], color=colour, lw=1.0, label=f"{label}, left")
+            ax.plot(x, lengths[:, child.index(right)], color=colour, lw=1.0, ls="--", label=f"{label}, right")
+            ax.set_title(name, fontsize=10)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("length (mm)")
+            ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    return save_figure(fig, out_png)
+
+
 def plot_reference_scale(
     sequences: dict[str, np.ndarray], out_png: str | Path, fps: float | None = None, bins: int = 40
 ) -> Path:
