@@ -162,3 +162,19 @@ def test_bone_length_plot(tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(AmbiposeError, match="T, 17, 3"):
         plot_bone_lengths({"bad": q[:, :, :2]}, tmp_path / "bad.png")
+
+
+@pytest.mark.data
+def test_one_skeleton_per_video_lowers_the_error_on_human36m(h36m) -> None:
+    """Real data: on two test videos (every 10th frame, GT 2D) the shipped model's PA-MPJPE falls
+    with one skeleton per video, and the result records the setting."""
+    from ambipose.data.h36m import load_h36m
+    from ambipose.evaluation.h36m_eval import evaluate_checkpoint
+    from ambipose.inference import PoseLifter
+
+    lifter = PoseLifter.from_checkpoint()
+    seqs = load_h36m("test", "gt", stride=10, subjects=("S9",))[:2]
+    plain = evaluate_checkpoint(lifter, "gt", "global", stride=10, progress=False, sequences=seqs)
+    fitted = evaluate_checkpoint(lifter, "gt", "global", stride=10, progress=False, sequences=seqs, skeleton={})
+    assert fitted["skeleton_fit"] == {} and plain["skeleton_fit"] is None
+    assert fitted["pa_mpjpe"] < plain["pa_mpjpe"] - 1.0

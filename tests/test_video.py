@@ -136,3 +136,14 @@ def test_missing_mediapipe_is_one_line(clip, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "mediapipe", None)  # import fails as if not installed
     assert main(["video", str(clip), "--out", str(tmp_path / "a.npz")]) == 2
     assert '.[video]' in _error_line(capsys)
+
+
+def test_video_fit_skeleton_prints_what_it_changed(clip, tmp_path, capsys):
+    out = tmp_path / "fit.npz"
+    assert main(["video", str(clip), "--out", str(out), "--min-score", "0", "--stride", "2", "--fit-skeleton",
+                 "--lateral", "0.03"]) == 0
+    assert "one skeleton fitted: bone-length variation" in capsys.readouterr().out
+    meta = json.loads(str(np.load(out)["meta"]))
+    assert meta["skeleton_fit"] == {"lateral_weight": 0.03}
+    lifted, fitted = meta["skeleton_fit_effect"]["bone_length_variation_pct"]
+    assert fitted < lifted
