@@ -76,10 +76,9 @@ def _evaluate_3dhp(args: argparse.Namespace) -> int:
         from ..evaluation.mpi3dhp_eval import evaluate_3dhp, format_3dhp_table
     except ImportError as e:  # h5py / scipy are the optional 'datasets' extra
         raise InputError(f"MPI-INF-3DHP support needs h5py and scipy: pip install 'ambipose[datasets]' ({e})") from None
+    skeleton = skeleton_options(args)
     lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
     sequences = load_3dhp_test(args.root)
-
-    skeleton = skeleton_options(args)
 
     def predict(poses_2d, image_size):
         # Other cameras than training: the universal rule applied to each test video.
