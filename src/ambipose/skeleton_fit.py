@@ -86,12 +86,10 @@ def _fit_chunk(cam: torch.Tensor, target: torch.Tensor, depth_weight: float, lat
     weight = torch.cat([torch.full_like(z0, depth_weight)]
                        + ([lateral_weight * z0.square().repeat_interleave(2, dim=1)] if lateral else []), dim=1)
     start = torch.cat([z0] + ([torch.zeros_like(z0).repeat(1, 2)] if lateral else []), dim=1)  # (B, P)
-    # (16, 17) one-hot rows of each bone's child and parent: gathers become small matrix products
-    child = torch.zeros(len(BONE_CHILD), n, dtype=cam.dtype)
-    child[torch.arange(len(BONE_CHILD)), torch.as_tensor(BONE_CHILD)] = 1.0
-    parent = torch.zeros_like(child)
-    parent[torch.arange(len(BONE_PARENT)), torch.as_tensor(BONE_PARENT)] = 1.0
-    incidence = child - parent
+    # (16, 17): +1 at each bone's child, -1 at its parent; gathers become small matrix products
+    incidence = torch.zeros(len(BONE_CHILD), n, dtype=cam.dtype)
+    incidence[torch.arange(len(BONE_CHILD)), torch.as_tensor(BONE_CHILD)] = 1.0
+    incidence[torch.arange(len(BONE_PARENT)), torch.as_tensor(BONE_PARENT)] = -1.0
 
     def unpack(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = q[:, :n]
