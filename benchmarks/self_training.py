@@ -4,7 +4,8 @@ No 3D labels: a checkpoint lifts the 2D of training subjects, one skeleton is fi
 (`skeleton_fit.fit_skeleton`), and a copy of the model is fine-tuned to reproduce the fitted
 poses from single frames (mean per-joint distance, Adam). Subject `--holdout` (default S8) gives
 no pseudo-labels; its 3D is read only to score the model before and after, single frame, every
-`--stride`-th frame. The test subjects are scored only with `--test`.
+`--stride`-th frame. The test subjects are scored only with `--test`. `--input sh` does all of
+it on Stacked Hourglass detections (with `--lateral` for the fit, as `--fit-skeleton --lateral`).
 
     python benchmarks/self_training.py --checkpoint runs/cpu_budget_kcs/model.pt --steps 3000 \\
         --json docs/results/self_training.json
@@ -42,6 +43,8 @@ def main() -> None:
     ap.add_argument("--stride", type=int, default=5, help="scoring stride on the held-out / test subjects")
     ap.add_argument("--test", action="store_true", help="also score S9 + S11 (every --stride-th 50 fps frame)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--input", choices=["gt", "sh"], default="gt", help="2D for pseudo-labels and scores")
+    ap.add_argument("--lateral", type=float, default=None, help="fit_skeleton's lateral_weight (detections)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--save", default=None, help="write the fine-tuned weights here (out/..., not shipped)")
     args = ap.parse_args()
@@ -57,11 +60,11 @@ def main() -> None:
     t0 = time.perf_counter()
     pseudo = tuple(s for s in TRAIN_SUBJECTS if s != args.holdout)
     xs, targets = [], []
-    for seq in load_h36m("train", "gt", subjects=pseudo):  # 2D only
+    for seq in load_h36m("train", args.input, subjects=pseudo):  # 2D only
         x = lifter.normalise(seq.poses_2d)
         res = lifter.lift_normalised(x)
         xs.append(x.astype(np.float32))
-        targets.append(fit_skeleton(res.poses_3d_units, res.root_depth))
+        targets.append(fit_skeleton(res.poses_3d_units, res.root_depth, lateral_weight=args.lateral))
     x_all, y_all = torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(targets))
     label_s = time.perf_counter() - t0
     print(f"pseudo-labels: {len(x_all)} frames of {', '.join(pseudo)} in {label_s:.0f} s")
@@ -77,7 +80,7 @@ def main() -> None:
     head_before = head_root(model)
 
     def score(m: PoseModel, split: str, subjects: tuple[str, ...] | None) -> dict:
-        seqs = load_h36m(split, "gt", subjects=subjects, stride=args.stride)
+        seqs = load_h36m(split, args.input, subjects=subjects, stride=args.stride)
         # the global protocol's mm per unit, recomputed by training's rule (training inputs only)
         mm = lifter.mm_per_unit * head_before / head_root(m)
         m.eval()
@@ -87,7 +90,8 @@ def main() -> None:
         g = np.concatenate([root_centre(s.poses_3d) for s in seqs])
         return {"frames": len(g), "mpjpe": float(mpjpe(p, g).mean()), "pa_mpjpe": float(pa_mpjpe(p, g).mean())}
 
-    out: dict = {"checkpoint": args.checkpoint, "holdout": args.holdout, "steps": args.steps, "batch": args.batch,
+    out: dict = {"checkpoint": args.checkpoint, "input_2d": args.input, "lateral_weight": args.lateral,
+                 "holdout": args.holdout, "steps": args.steps, "batch": args.batch,
                  "lr": args.lr, "pseudo_frames": len(x_all), "before": {args.holdout: score(model, "train", (args.holdout,))}}
     print(f"before: {args.holdout} {out['before'][args.holdout]}", flush=True)
     base = copy.deepcopy(model)
