@@ -19,11 +19,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data.skeleton import BONE_CHILD, BONE_PARENT, LEFT_JOINTS, RIGHT_JOINTS
+from .data.skeleton import BONE_CHILD, BONE_PARENT, LR_BONE_PAIRS, bone_lengths
 
-# The bone whose child joint is the mirror image of this bone's child (itself on the midline).
-_MIRROR = dict(zip(LEFT_JOINTS + RIGHT_JOINTS, RIGHT_JOINTS + LEFT_JOINTS))
-_TWIN = np.array([list(BONE_CHILD).index(_MIRROR.get(int(c), int(c))) for c in BONE_CHILD])
+# For each bone, its mirror-image twin (itself for the midline bones).
+_TWIN = np.arange(len(BONE_CHILD))
+for _left, _right in LR_BONE_PAIRS:
+    _TWIN[_left], _TWIN[_right] = _right, _left
 
 
 def track_bone_lengths(poses_3d: np.ndarray) -> np.ndarray:
@@ -31,7 +32,7 @@ def track_bone_lengths(poses_3d: np.ndarray) -> np.ndarray:
     (same units as the input; bones ordered as `skeleton.BONES`)."""
     if poses_3d.ndim != 3 or poses_3d.shape[1:] != (17, 3) or len(poses_3d) == 0:
         raise ValueError(f"poses must be (T, 17, 3) with T >= 1, got {poses_3d.shape}")
-    med = np.median(np.linalg.norm(poses_3d[:, BONE_CHILD] - poses_3d[:, BONE_PARENT], axis=-1), axis=0)
+    med = np.median(bone_lengths(poses_3d), axis=0)
     return 0.5 * (med + med[_TWIN])
 
 

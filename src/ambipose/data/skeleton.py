@@ -25,6 +25,11 @@ RIGHT_JOINTS: tuple[int, ...] = (1, 2, 3, 14, 15, 16)
 BONES: tuple[tuple[int, int], ...] = tuple((j, p) for j, p in enumerate(PARENTS) if p >= 0)
 BONE_CHILD = np.array([c for c, _ in BONES])
 BONE_PARENT = np.array([p for _, p in BONES])
+# (left bone, right bone) indices into BONES of the paired limbs: hip, knee, ankle, shoulder,
+# elbow, wrist (each bone named by its child joint).
+LR_BONE_PAIRS: tuple[tuple[int, int], ...] = tuple(
+    (int(np.flatnonzero(BONE_CHILD == left)[0]), int(np.flatnonzero(BONE_CHILD == right)[0]))
+    for left, right in zip(LEFT_JOINTS, RIGHT_JOINTS))
 
 # Stacked Hourglass 16-joint order -> index in the 17 order (no Neck/Nose in SH).
 SH16_TO_H36M17 = np.array([3, 2, 1, 4, 5, 6, 0, 7, 8, 10, 16, 15, 14, 11, 12, 13])

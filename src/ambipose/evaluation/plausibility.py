@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.skeleton import BONE_CHILD, LEFT_JOINTS, RIGHT_JOINTS, bone_lengths, head_root_length
-
-# Bones (by child joint) that come in left/right pairs: hip, knee, ankle, shoulder, elbow, wrist.
-_BONE_OF_CHILD = {int(c): i for i, c in enumerate(BONE_CHILD)}
-LR_BONE_PAIRS: tuple[tuple[int, int], ...] = tuple(
-    (_BONE_OF_CHILD[l], _BONE_OF_CHILD[r]) for l, r in zip(LEFT_JOINTS, RIGHT_JOINTS))
+from ..data.skeleton import LR_BONE_PAIRS, bone_lengths, head_root_length
 
 
 def bone_length_variation(poses: np.ndarray, seq_index: np.ndarray | None = None) -> float:

@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..data.skeleton import BONES, LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS
+from ..data.skeleton import BONES, LEFT_JOINTS, LR_BONE_PAIRS, NUM_JOINTS, RIGHT_JOINTS, bone_lengths
 from ..errors import AmbiposeError, InputError
 from ..io import atomic_write_bytes
 
@@ -220,8 +220,10 @@ def plot_scale_over_time(
     return save_figure(fig, out_png)
 
 
-# (label, child joint) of the paired limb bones drawn by plot_bone_lengths: left solid, right dashed
-_LIMB_BONES = (("thigh", 5, 2), ("shin", 6, 3), ("upper arm", 12, 15), ("forearm", 13, 16))
+# (name, left bone, right bone) drawn by plot_bone_lengths (bones as indices into BONES): left
+# solid, right dashed
+_LIMB_BONES = tuple((name, *LR_BONE_PAIRS[k]) for name, k in (("thigh", 1), ("shin", 2), ("upper arm", 4),
+                                                               ("forearm", 5)))
 
 
 def plot_bone_lengths(tracks: dict[str, np.ndarray], out_png: str | Path, fps: float | None = None,
@@ -231,19 +233,18 @@ def plot_bone_lengths(tracks: dict[str, np.ndarray], out_png: str | Path, fps: f
     skeleton draws two flat, overlapping lines. `tracks` maps a label to (T, 17, 3) poses in mm."""
     if not tracks:
         raise AmbiposeError("plot_bone_lengths: no tracks given")
-    child = [int(c) for c, _ in BONES]
     fig = Figure(figsize=(9, 5.2), layout="constrained")
     axes = [fig.add_subplot(2, 2, i + 1) for i in range(len(_LIMB_BONES))]
     for k, (label, poses) in enumerate(tracks.items()):
         p = np.asarray(poses, dtype=np.float64)
         if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3) or len(p) == 0:
             raise AmbiposeError(f"{label}: expected poses of shape (T, {NUM_JOINTS}, 3), got {p.shape}")
-        lengths = np.linalg.norm(p[:, child] - p[:, [parent for _, parent in BONES]], axis=-1)  # (T, 16)
+        lengths = bone_lengths(p)  # (T, 16)
         x, xlabel = _frames_axis(len(p), fps)
         for ax, (name, left, right) in zip(axes, _LIMB_BONES):
             colour = f"C{k}"
-            ax.plot(x, lengths[:, child.index(left)], color=colour, lw=1.0, label=f"{label}, left")
-            ax.plot(x, lengths[:, child.index(right)], color=colour, lw=1.0, ls="--", label=f"{label}, right")
+            ax.plot(x, lengths[:, left], color=colour, lw=1.0, label=f"{label}, left")
+            ax.plot(x, lengths[:, right], color=colour, lw=1.0, ls="--", label=f"{label}, right")
             ax.set_title(name, fontsize=10)
             ax.set_xlabel(xlabel)
             ax.set_ylabel("length (mm)")
