@@ -1,5 +1,9 @@
 """Can the single-frame lifter learn what `--fit-skeleton` adds? A self-training probe.
 
+The probe that led to the `self_training` stage of training (training/self_training.py, the same
+pseudo-labels); unlike the stage it holds one training subject out of the labels, to score on a
+person the fine-tuning never saw.
+
 No 3D labels: a checkpoint lifts the 2D of training subjects, one skeleton is fitted per video
 (`skeleton_fit.fit_skeleton`), and a copy of the model is fine-tuned to reproduce the fitted
 poses from single frames (mean per-joint distance, Adam). Subject `--holdout` (default S8) gives
@@ -32,7 +36,8 @@ def main() -> None:
     from ambipose.io import atomic_write_text
     from ambipose.models.checkpoint import load_checkpoint, save_checkpoint
     from ambipose.models.pose_model import PoseModel, upgrade_state_dict
-    from ambipose.skeleton_fit import fit_skeleton
+    from ambipose.data.sampler import PoseFrames
+    from ambipose.training.self_training import pseudo_labels
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", required=True)
@@ -59,13 +64,9 @@ def main() -> None:
 
     t0 = time.perf_counter()
     pseudo = tuple(s for s in TRAIN_SUBJECTS if s != args.holdout)
-    xs, targets = [], []
-    for seq in load_h36m("train", args.input, subjects=pseudo):  # 2D only
-        x = lifter.normalise(seq.poses_2d)
-        res = lifter.lift_normalised(x)
-        xs.append(x.astype(np.float32))
-        targets.append(fit_skeleton(res.poses_3d_units, res.root_depth, lateral_weight=args.lateral))
-    x_all, y_all = torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(targets))
+    xs = [lifter.normalise(seq.poses_2d).astype(np.float32) for seq in load_h36m("train", args.input, subjects=pseudo)]
+    frames = PoseFrames.from_sequences(xs)  # 2D only
+    x_all, y_all = frames.poses_2d, pseudo_labels(model, frames, args.lateral)  # what the training stage does
     label_s = time.perf_counter() - t0
     print(f"pseudo-labels: {len(x_all)} frames of {', '.join(pseudo)} in {label_s:.0f} s")
 

@@ -187,3 +187,14 @@ def test_train_budget_and_input_flags(tmp_path):
     assert default_run_dir(args, cfg.name) == "runs/cpu_budget_ablation_sh"
     plain = p.parse_args(["--config", recipe])
     assert default_run_dir(plain, config_from_args(plain).name) == "runs/cpu_budget"
+
+
+def test_the_shipped_recipe_is_the_kcs_recipe_then_self_training():
+    """The main epochs of configs/cpu_budget_kcs_st.yaml are configs/cpu_budget_kcs.yaml's, so a
+    finished KCS run resumed with it (--resume) is the same run as one from scratch."""
+    configs = Path(__file__).parents[1] / "configs"
+    kcs, st = load_config(configs / "cpu_budget_kcs.yaml").to_dict(), load_config(configs / "cpu_budget_kcs_st.yaml").to_dict()
+    assert kcs["self_training"]["steps"] == 0 and st["self_training"]["steps"] > 0
+    for c in (kcs, st):
+        c.pop("name"), c.pop("description"), c.pop("self_training")
+    assert kcs == st

@@ -183,3 +183,16 @@ def test_torchrun_entry_point(tmp_path: Path) -> None:
     # header + one row per step + the epoch's validation row (plausibility), by rank 0 only
     assert len(rows) == 1 + 3 + 1 and rows[-1].startswith("1,3,validation,")
     assert (out / "last.pt").is_file()
+
+
+def test_the_self_training_stage_runs_on_two_processes(tmp_path: Path) -> None:
+    """The stage after the main epochs: each process fine-tunes on its slice of the global batch
+    with averaged gradients, and the rounds end with rank 0's weights everywhere."""
+    raw = tiny_config(batch=64).to_dict()
+    raw["train"].update(iters_per_epoch=5, log_every=5)
+    raw["self_training"] = {"steps": 6, "rounds": 2, "batch_size": 64}
+    spawn_cpu(2, config_from_dict(raw), tmp_path, random_training_data(500, 5, seed=2))
+    st = load_checkpoint(tmp_path / "last.pt")
+    assert st["self_training_rounds"] == 2 and st["step"] == 5 + 2 * 6
+    assert (tmp_path / "model.pt").exists()
+    assert all(torch.isfinite(v).all() for v in st["model"].values() if v.is_floating_point())

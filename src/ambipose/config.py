@@ -129,6 +129,21 @@ class TrainConfig:
 
 
 @dataclass
+class SelfTrainingConfig:
+    """A stage after the main epochs (off when `steps` is 0), training/self_training.py: the
+    model lifts the training 2D, one skeleton is fitted to each video (`skeleton_fit`), and the
+    model is fine-tuned to reproduce the fitted poses from single frames. No 3D is read."""
+
+    steps: int = 0  # fine-tuning steps per round
+    rounds: int = 1  # label, fine-tune; again with the new model's labels for rounds > 1
+    lr: float = 1e-4  # Adam, default betas (a regression, not the adversarial game)
+    batch_size: int = 1024
+    # skeleton_fit's lateral_weight: None keeps every joint on its 2D ray (clean 2D); a number
+    # lets the fit correct the 2D at that cost (detections; `lift --fit-skeleton --lateral`).
+    lateral_weight: float | None = None
+
+
+@dataclass
 class ExperimentConfig:
     name: str = "experiment"
     description: str = ""
@@ -137,6 +152,7 @@ class ExperimentConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     rotation: RotationConfig = field(default_factory=RotationConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -211,6 +227,14 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         (cfg.train.disc_every >= 1, "train.disc_every must be >= 1"),
         (0 <= cfg.train.ema_decay < 1, "train.ema_decay must be in [0, 1)"),
         (cfg.train.disc_lr is None or cfg.train.disc_lr > 0, "train.disc_lr must be > 0"),
+        (cfg.self_training.steps >= 0, "self_training.steps must be >= 0 (0: no self-training stage)"),
+        (cfg.self_training.rounds >= 1, "self_training.rounds must be >= 1"),
+        (cfg.self_training.lr > 0, "self_training.lr must be > 0"),
+        (cfg.self_training.batch_size >= 2, "self_training.batch_size must be >= 2 (BatchNorm needs a batch)"),
+        (cfg.self_training.lateral_weight is None or cfg.self_training.lateral_weight > 0,
+         "self_training.lateral_weight must be > 0 (or null: joints stay on their rays)"),
+        (cfg.self_training.steps == 0 or cfg.train.objective == "unsupervised",
+         "self_training is a stage of unsupervised training"),
         (cfg.rotation.clip_2d > 0, "rotation.clip_2d must be > 0"),
         (cfg.loss.prior_std > 0, "loss.prior_std must be > 0"),
         (cfg.loss.disc_noise >= 0, "loss.disc_noise must be >= 0"),

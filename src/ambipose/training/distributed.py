@@ -87,6 +87,15 @@ class DistributedTrainer(Trainer):
                 out += list(m.buffers())
         return out
 
+    def sync_weights(self) -> None:
+        """Rank 0's weights and buffers on every rank (after the self-training stage's rounds,
+        whose BatchNorm statistics each rank gathered on its own slice)."""
+        if self.world_size == 1:
+            return
+        with torch.no_grad():
+            for t in self._tensors(params=True, buffers=True):
+                dist.broadcast(t, src=0)
+
     def after_backward(self, names: list[str]) -> None:
         """Average the gradients of the optimisers `names` over all ranks. Parameters without a
         gradient are skipped; every rank runs the same code path, so the set is the same on all."""

@@ -1,6 +1,7 @@
-"""The training loop: iterative (N lifter steps, then 1 scale step) or joint, plus the baselines.
+"""The training loop: iterative (N lifter steps, then 1 scale step) or joint, plus the baselines,
+then the optional self-training stage (training/self_training.py).
 
-Read top to bottom: set-up, resume, the loop, the four kinds of step.
+Read top to bottom: set-up, resume, the loop, the self-training stage, the four kinds of step.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from ..models.networks import Discriminator, full_precision, set_compute_dtype
 from ..models.pose_model import PoseModel
 from ..models.checkpoint import load_checkpoint, save_checkpoint
 from .data import TrainingData, prepare_training_data
+from .self_training import pseudo_labels
 
 LOG_COLUMNS = ["epoch", "step", "kind",  # kind: the last step's kind; losses are means since the previous row
                "loss_2d", "loss_3d", "loss_adv", "loss_tmc", "loss_kl", "loss_bone",
-               "loss_disc", "disc_real", "disc_fake", "loss_sup", "scale_mean", "scale_std", "lr", "seconds",
+               "loss_disc", "disc_real", "disc_fake", "loss_sup", "loss_self", "scale_mean", "scale_std", "lr", "seconds",
                # End of each epoch, on fixed frames of the training subjects whose 3D unsupervised
                # training never reads (empty for 2D-only data): see Trainer.diagnostics.
                "val_mpjpe", "val_pa_mpjpe", "val_mirror_pa_mpjpe", "val_mirror_fraction",
@@ -95,6 +97,7 @@ class Trainer:
         self.iters = t.iters_per_epoch or max(1, len(self.frames) // t.batch_size)
         self.epoch, self.step = 0, 0
         self.lifter_steps_done = 0  # counts lifter/joint steps (the discriminator's cadence)
+        self.self_training_rounds = 0  # rounds of the self-training stage completed
         self.seconds = 0.0  # training time so far, carried across resumes
         # Fine-tuning watch (no 3D needed): signals of the starting weights, and the most
         # plausible epoch so far ({"epoch", "score", ...signals}) when train.keep_best.
@@ -119,6 +122,7 @@ class Trainer:
             "sched": {k: s.state_dict() for k, s in self.scheds.items()},
             "epoch": self.epoch, "step": self.step, "seconds": self.seconds,
             "lifter_steps_done": self.lifter_steps_done,
+            "self_training_rounds": self.self_training_rounds,
             "best": self.best,
             "initial_plausibility": self.initial_plausibility,
             "rng": {"torch": torch.get_rng_state(), "sampler": self.gen.get_state()},
@@ -145,6 +149,7 @@ class Trainer:
             s.load_state_dict(st["sched"][k])
         self.epoch, self.step, self.seconds = st["epoch"], st["step"], st["seconds"]
         self.lifter_steps_done = int(st.get("lifter_steps_done", 0))
+        self.self_training_rounds = int(st.get("self_training_rounds", 0))
         self.best = st.get("best")
         self.initial_plausibility = st.get("initial_plausibility")
         torch.set_rng_state(st["rng"]["torch"])
@@ -310,7 +315,67 @@ class Trainer:
             if self.rank == 0:  # one line per epoch, also without the progress bar
                 print(f"epoch {self.epoch}/{t.epochs}: {self.step} steps, {self.seconds / 60:.1f} min, "
                       f"checkpoint {self.last_path}", flush=True)
+        while self.self_training_rounds < self.cfg.self_training.rounds and self.cfg.self_training.steps > 0:
+            if not self.self_training_round(max_steps):
+                break
         return self.last_path
+
+    # ---- the self-training stage ---------------------------------------------------------------
+    def self_training_round(self, max_steps: int | None = None) -> bool:
+        """One round of the stage: label every training frame with the final model's lift fitted
+        to one skeleton per video, then fine-tune to those labels from single frames. A round
+        that is cut (kill, `max_steps`) restarts from the last checkpoint, which precedes it, so
+        resuming repeats it exactly. Returns False when cut by `max_steps`."""
+        st, rnd = self.cfg.self_training, self.self_training_rounds + 1
+        t0 = time.perf_counter()
+        self.model.load_state_dict(self.final_model.state_dict())  # fine-tune what would ship
+        labels = pseudo_labels(self.model, self.frames, st.lateral_weight)  # (N, 17, 3) model units
+        if self.rank == 0:
+            print(f"self-training round {rnd}/{st.rounds}: {len(labels)} frames labelled with one skeleton per video "
+                  f"in {time.perf_counter() - t0:.0f} s; {st.steps} steps", flush=True)
+        # Plain Adam: a regression to fixed targets, not the adversarial game's short memory.
+        opt = torch.optim.Adam(self.model.parameters(), lr=st.lr)
+        self.opts["self_training"] = opt  # so after_backward averages its gradients across processes
+        ref = self.frames.sref if self.model.scale_mode == "reference" else None
+        acc: list[float] = []
+        try:
+            self.model.train()
+            bar = tqdm(range(st.steps), desc=f"self-training {rnd}/{st.rounds}", disable=not self.progress,
+                       leave=False, dynamic_ncols=True)
+            for i in bar:
+                if max_steps is not None and self.step >= max_steps:
+                    return False
+                idx = self._my_slice(torch.randint(len(labels), (st.batch_size,), generator=self.gen)).to(self.device)
+                pred = self.model(self.frames.poses_2d[idx], None if ref is None else ref[idx])
+                loss = L.joint_dist(pred.float(), labels[idx])
+                self._optimise(loss, ["self_training"])
+                self.step += 1
+                acc.append(float(loss.detach()))
+                if not math.isfinite(acc[-1]):
+                    raise TrainingDiverged(f"self-training loss became non-finite at step {self.step}; "
+                                           f"the last good checkpoint is {self.last_path}")
+                if self.step % self.cfg.train.log_every == 0 or i == st.steps - 1:
+                    self._log({"epoch": self.epoch, "step": self.step, "kind": "self-training",
+                               "loss_self": sum(acc) / len(acc), "lr": st.lr,
+                               "seconds": self.seconds + time.perf_counter() - t0})
+                    bar.set_postfix({"self": f"{sum(acc) / len(acc):.4f}"})
+                    acc = []
+        finally:
+            del self.opts["self_training"]
+        self.sync_weights()
+        self.reset_ema()  # the fine-tuned weights are what ships
+        self.seconds += time.perf_counter() - t0
+        self.self_training_rounds = rnd
+        if self.rank == 0:
+            diag, plaus = self.diagnostics(), self.plausibility_signals()
+            self._log({"epoch": self.epoch, "step": self.step, "kind": "validation", **diag, **self._plaus_row(plaus)})
+            if diag:
+                print(f"self-training round {rnd}: training-subject frames (their 3D unused in training): MPJPE "
+                      f"{diag['val_mpjpe']:.1f} mm, PA-MPJPE {diag['val_pa_mpjpe']:.1f} mm", flush=True)
+            print(f"self-training round {rnd}: 3D plausibility on the training 2D: bone-length variation "
+                  f"{plaus['bone_cv_pct']:.1f} %, left/right asymmetry {plaus['asymmetry_pct']:.1f} %", flush=True)
+            save_checkpoint(self.last_path, self.state())
+        return True
 
     @torch.no_grad()
     def diagnostics(self, n: int = 4096) -> dict[str, float]:
@@ -547,6 +612,9 @@ class Trainer:
 
     def after_backward(self, names: list[str]) -> None:
         """Hook between backward and the optimiser step (gradient averaging across processes)."""
+
+    def sync_weights(self) -> None:
+        """Hook: make every process hold rank 0's weights and buffers (distributed runs)."""
 
 
 def _adam(module: torch.nn.Module, lr: float) -> torch.optim.Adam:

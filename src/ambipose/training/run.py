@@ -47,8 +47,10 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
         trainer.init_source = str(init)
         say(f"initialised from {init}")
     procs = f", {trainer.world_size} processes x {cfg.train.batch_size // trainer.world_size} samples" if trainer.world_size > 1 else ""
+    st = cfg.self_training
+    stage = (f", then self-training ({st.rounds} x {st.steps} steps on one skeleton per video)" if st.steps else "")
     say(f"training '{cfg.name}' on {trainer.data.description}: {len(trainer.frames)} frames, "
-        f"{trainer.iters} steps/epoch, {cfg.train.epochs} epochs{procs}, device {trainer.device}")
+        f"{trainer.iters} steps/epoch, {cfg.train.epochs} epochs{procs}{stage}, device {trainer.device}")
     trainer.fit(max_steps)
     final = out / "model.pt"
     if main:

@@ -1,0 +1,132 @@
+"""The self-training stage: pseudo-labels (one skeleton per video) and the fine-tuning rounds."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from ambipose.config import config_from_dict
+from ambipose.data.normalization import normalise, universal_constant
+from ambipose.data.sampler import PoseFrames
+from ambipose.data.synthetic import synthetic_clip
+from ambipose.data.skeleton import bone_lengths
+from ambipose.errors import InputError
+from ambipose.evaluation.plausibility import plausibility
+from ambipose.models.checkpoint import load_checkpoint
+from ambipose.training.self_training import pseudo_labels
+
+from ambipose.training.data import TrainingData
+from test_training import make_trainer
+
+
+STAGE = {"steps": 8, "batch_size": 32}
+
+
+def walking_data(n_seq: int = 3, length: int = 60) -> TrainingData:
+    """Walking people seen by pinhole cameras (`synthetic_clip`), normalised as for training."""
+    clips = [synthetic_clip(length, seed=i) for i in range(n_seq)]
+    px = [c["poses_2d"] - c["principal_point"] for c in clips]
+    constant = universal_constant(px, 10.0)
+    x = [normalise(p, "universal", constant, 10.0).astype(np.float32) for p in px]
+    frames = PoseFrames.from_sequences(x, [c["poses_3d"] - c["poses_3d"][:, :1] for c in clips])
+    return TrainingData(frames, {"mode": "universal", "constant": constant, "depth": 10.0}, 650.0, "walking")
+
+
+def _bone_cv(poses: np.ndarray) -> float:
+    """Mean coefficient of variation of the 16 bones over one track, %."""
+    b = bone_lengths(poses)
+    return float((b.std(0) / b.mean(0)).mean() * 100)
+
+
+def test_pseudo_labels_have_one_skeleton_per_video_on_the_input_rays(tmp_path):
+    tr = make_trainer(tmp_path, walking_data())
+    tr.fit(max_steps=4)
+    frames = tr.frames
+    labels = pseudo_labels(tr.model, frames).numpy()  # (N, 17, 3)
+    with torch.no_grad():
+        tr.model.eval()
+        lifted = tr.model(frames.poses_2d).numpy()
+    seq = frames.seq_index.numpy()
+    assert labels.shape == lifted.shape and np.allclose(labels[:, 0], 0)
+    for i in np.unique(seq):
+        # The model's own bones stretch over the video; the labels' do not.
+        assert _bone_cv(lifted[seq == i]) > 1.0
+        assert _bone_cv(labels[seq == i]) < 0.25 * _bone_cv(lifted[seq == i])
+    # Joints stay on their rays: with the root back at some depth z on the optical axis, every
+    # label joint lies on its input ray r: label_xy = r (label_z + z). Solve z per frame (least
+    # squares) and check the residual.
+    s = tr.model.scales(frames.poses_2d)
+    cam = tr.model.lift_camera(tr.model.lifter_input(frames.poses_2d, s), s).detach().numpy()
+    r = cam[..., :2] / cam[..., 2:]  # (N, 17, 2) rays of the lifted joints (the fit's starting point)
+    lxy, lz = labels[..., :2], labels[..., 2:]
+    z = ((r * (lxy - r * lz)).sum((1, 2)) / (r * r).sum((1, 2)))[:, None, None]  # (N, 1, 1)
+    assert np.all(lz + z > 0)
+    residual = np.abs(lxy - r * (lz + z))  # model units
+    assert residual.max() < 1e-3 * np.abs(lxy).max()
+
+
+def test_lateral_weight_lets_the_fit_leave_the_rays(tmp_path):
+    tr = make_trainer(tmp_path, walking_data())
+    tr.fit(max_steps=4)
+    on_rays = pseudo_labels(tr.model, tr.frames)
+    lateral = pseudo_labels(tr.model, tr.frames, lateral_weight=0.01)
+    assert not torch.allclose(on_rays, lateral)
+    seq = tr.frames.seq_index.numpy()
+    assert _bone_cv(lateral.numpy()[seq == 0]) < _bone_cv(on_rays.numpy()[seq == 0]) + 0.5
+
+
+def test_the_stage_fine_tunes_toward_one_skeleton_and_ships_it(tmp_path):
+    data = walking_data()
+    tr = make_trainer(tmp_path, data, self_training={"steps": 60, "batch_size": 64, "lr": 3e-3, "rounds": 2})
+    tr.fit()
+    assert tr.self_training_rounds == 2 and tr.step == 12 + 2 * 60
+    with open(tmp_path / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    st = [float(r["loss_self"]) for r in rows if r["kind"] == "self-training"]
+    assert len(st) == 2 * 30 and np.mean(st[-5:]) < np.mean(st[:5])  # it learns the labels
+    assert sum(r["kind"] == "validation" for r in rows) == 2 + 2  # after each epoch and each round
+    # What ships is the fine-tuned model (the average restarts from it).
+    assert all(torch.equal(a, b) for a, b in zip(tr.final_model.state_dict().values(), tr.model.state_dict().values()))
+    # Its single-frame 3D has steadier bones than the model before the stage.
+    before = make_trainer(tmp_path / "before", data)
+    before.fit()
+    x, seq = data.frames.poses_2d, data.frames.seq_index.numpy()
+    with torch.no_grad():
+        p0 = before.final_model.eval()(x).double().numpy()
+        p1 = tr.final_model.eval()(x).double().numpy()
+    assert plausibility(p1, seq)["bone_cv_pct"] < plausibility(p0, seq)["bone_cv_pct"]
+
+
+def test_a_run_cut_inside_the_stage_resumes_bit_identically(tmp_path):
+    data = walking_data()
+    full = make_trainer(tmp_path / "full", data, self_training=STAGE)
+    full.fit()
+    cut = make_trainer(tmp_path / "cut", data, self_training=STAGE)
+    cut.fit(max_steps=12 + 5)  # the main epochs and 5 steps of the stage
+    assert load_checkpoint(cut.last_path)["self_training_rounds"] == 0
+    resumed = make_trainer(tmp_path / "cut", data, self_training=STAGE)
+    assert resumed.resume() and resumed.step == 12
+    resumed.fit()
+    a, b = full.final_model.state_dict(), resumed.final_model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert load_checkpoint(resumed.last_path)["self_training_rounds"] == 1
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"self_training": {"steps": -1}}, "steps must be >= 0"),
+    ({"self_training": {"rounds": 0}}, "rounds must be >= 1"),
+    ({"self_training": {"lr": 0.0}}, "lr must be > 0"),
+    ({"self_training": {"lateral_weight": 0.0}}, "lateral_weight must be > 0"),
+    ({"self_training": {"steps": 10}, "train": {"objective": "supervised"}}, "stage of unsupervised"),
+    ({"self_training": {"step": 10}}, "unknown key"),
+])
+def test_bad_stage_settings_are_named(bad, match):
+    with pytest.raises(InputError, match=match):
+        config_from_dict(bad)
+
+
+def test_the_stage_is_off_by_default():
+    assert config_from_dict({}).self_training.steps == 0
