@@ -293,15 +293,7 @@ class Trainer:
                     bar.set_postfix({k.removeprefix("loss_"): f"{v:.4f}" for k, v in means.items() if k.startswith("loss")})
             self.seconds += time.perf_counter() - t0
             if self.rank == 0:
-                diag = self.diagnostics()
-                plaus = self.plausibility_signals()
-                self._log({"epoch": self.epoch + 1, "step": self.step, "kind": "validation", **diag,
-                           **self._plaus_row(plaus)})
-                if diag:
-                    print(f"epoch {self.epoch + 1}: training-subject frames (their 3D unused in training): MPJPE "
-                          f"{diag['val_mpjpe']:.1f} mm, PA-MPJPE {diag['val_pa_mpjpe']:.1f} mm, depth-mirrored "
-                          f"better in {100 * diag['val_mirror_fraction']:.1f} % of frames", flush=True)
-                self._report_plausibility(self.epoch + 1, plaus)
+                plaus = self._validate(self.epoch + 1, f"epoch {self.epoch + 1}")
                 if t.keep_best:
                     self._consider_best(self.epoch + 1, plaus)
             with warnings.catch_warnings():
@@ -367,13 +359,7 @@ class Trainer:
         self.seconds += time.perf_counter() - t0
         self.self_training_rounds = rnd
         if self.rank == 0:
-            diag, plaus = self.diagnostics(), self.plausibility_signals()
-            self._log({"epoch": self.epoch, "step": self.step, "kind": "validation", **diag, **self._plaus_row(plaus)})
-            if diag:
-                print(f"self-training round {rnd}: training-subject frames (their 3D unused in training): MPJPE "
-                      f"{diag['val_mpjpe']:.1f} mm, PA-MPJPE {diag['val_pa_mpjpe']:.1f} mm", flush=True)
-            print(f"self-training round {rnd}: 3D plausibility on the training 2D: bone-length variation "
-                  f"{plaus['bone_cv_pct']:.1f} %, left/right asymmetry {plaus['asymmetry_pct']:.1f} %", flush=True)
+            self._validate(self.epoch, f"self-training round {rnd}")
             save_checkpoint(self.last_path, self.state())
         return True
 
@@ -410,7 +396,19 @@ class Trainer:
         return {"plaus_bone_cv": p["bone_cv_pct"], "plaus_asymmetry": p["asymmetry_pct"],
                 "plaus_depth_span": p["depth_span"]}
 
-    def _report_plausibility(self, epoch: int, p: dict[str, float]) -> None:
+    def _validate(self, epoch: int, label: str) -> dict[str, float]:
+        """End of an epoch or a self-training round: the validation row of `log.csv` (logged
+        under `epoch`), one line each for diagnostics and plausibility; returns the latter."""
+        diag, plaus = self.diagnostics(), self.plausibility_signals()
+        self._log({"epoch": epoch, "step": self.step, "kind": "validation", **diag, **self._plaus_row(plaus)})
+        if diag:
+            print(f"{label}: training-subject frames (their 3D unused in training): MPJPE "
+                  f"{diag['val_mpjpe']:.1f} mm, PA-MPJPE {diag['val_pa_mpjpe']:.1f} mm, depth-mirrored "
+                  f"better in {100 * diag['val_mirror_fraction']:.1f} % of frames", flush=True)
+        self._report_plausibility(label, plaus)
+        return plaus
+
+    def _report_plausibility(self, label: str, p: dict[str, float]) -> None:
         """One line per epoch; with --init, compared with the starting weights, and a warning when
         the 3D has become clearly less plausible than it was."""
         text = (f"bone-length variation {p['bone_cv_pct']:.1f} %, left/right asymmetry {p['asymmetry_pct']:.1f} %, "
@@ -419,10 +417,10 @@ class Trainer:
         if p0 is not None:
             text += (f" (initial weights: {p0['bone_cv_pct']:.1f} %, {p0['asymmetry_pct']:.1f} %, "
                      f"{p0['depth_span']:.2f})")
-        print(f"epoch {epoch}: 3D plausibility on the training 2D: {text}", flush=True)
+        print(f"{label}: 3D plausibility on the training 2D: {text}", flush=True)
         if p0 is not None and _worse(p, p0):
             kept = " (train.keep_best keeps the better weights)" if self.cfg.train.keep_best else ""
-            warnings.warn(f"epoch {epoch}: the 3D is less plausible than with the initial weights (bone-length "
+            warnings.warn(f"{label}: the 3D is less plausible than with the initial weights (bone-length "
                           f"variation {p0['bone_cv_pct']:.1f} -> {p['bone_cv_pct']:.1f} %, asymmetry "
                           f"{p0['asymmetry_pct']:.1f} -> {p['asymmetry_pct']:.1f} %, depth span "
                           f"{p0['depth_span']:.2f} -> {p['depth_span']:.2f}){kept}", stacklevel=2)
