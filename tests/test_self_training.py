@@ -130,3 +130,28 @@ def test_bad_stage_settings_are_named(bad, match):
 
 def test_the_stage_is_off_by_default():
     assert config_from_dict({}).self_training.steps == 0
+
+
+def test_resuming_with_another_config_names_what_changed(tmp_path, capsys):
+    from ambipose.training.run import config_changes
+
+    old = config_from_dict({"name": "a"}).to_dict()
+    new = config_from_dict({"name": "a", "self_training": {"steps": 10}, "train": {"epochs": 3}}).to_dict()
+    assert config_changes(old, new) == ["train.epochs: 200 -> 3", "self_training.steps: 0 -> 10"]
+    assert config_changes(old, old) == []
+    del old["self_training"]  # a checkpoint from before the stage existed
+    assert config_changes(old, new) == ["train.epochs: 200 -> 3"]
+
+
+def test_run_training_notes_a_changed_config_on_resume(tmp_path, capsys):
+    from ambipose.training.run import run_training
+
+    data = walking_data()
+    first = make_trainer(tmp_path, data, train={"epochs": 1})
+    run_training(first.cfg, tmp_path, trainer=first, progress=False)
+    more = make_trainer(tmp_path, data, train={"epochs": 2}, self_training=STAGE)
+    run_training(more.cfg, tmp_path, resume=True, trainer=more, progress=False)
+    out = capsys.readouterr().out
+    assert "note: resuming with settings that differ" in out
+    assert "train.epochs: 1 -> 2" in out and "self_training.steps: 0 -> 8" in out
+    assert load_checkpoint(tmp_path / "last.pt")["self_training_rounds"] == 1

@@ -150,6 +150,7 @@ class Trainer:
         self.epoch, self.step, self.seconds = st["epoch"], st["step"], st["seconds"]
         self.lifter_steps_done = int(st.get("lifter_steps_done", 0))
         self.self_training_rounds = int(st.get("self_training_rounds", 0))
+        self.resumed_config = st.get("config")  # what the run was trained with so far
         self.best = st.get("best")
         self.initial_plausibility = st.get("initial_plausibility")
         torch.set_rng_state(st["rng"]["torch"])

@@ -15,6 +15,20 @@ from .loop import Trainer
 RUN_FILES = ("last.pt", "log.csv", "model.pt", "best.pt")
 
 
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts (`ExperimentConfig.to_dict()`),
+    as "key: old -> new"; sections missing from `old` (older checkpoints) count as unchanged."""
+    out = []
+    for k, v in new.items():
+        if k not in old:
+            continue
+        if isinstance(v, dict) and isinstance(old[k], dict):
+            out += config_changes(old[k], v, f"{prefix}{k}.")
+        elif old[k] != v:
+            out.append(f"{prefix}{k}: {old[k]!r} -> {v!r}")
+    return out
+
+
 def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device: str = "auto",
                  init: str | None = None, progress: bool = True, trainer: Trainer | None = None,
                  max_steps: int | None = None, overwrite: bool = False) -> Path:
@@ -37,6 +51,11 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
     say = (lambda msg: print(msg, flush=True)) if main else (lambda msg: None)
     if resume and trainer.resume():
         say(f"resumed from {trainer.last_path} at epoch {trainer.epoch}, step {trainer.step}")
+        changed = config_changes(trainer.resumed_config or {}, cfg.to_dict())
+        if changed:
+            # Legitimate for a longer schedule or a stage added after the epochs (self_training);
+            # anything else makes a run that no single config describes.
+            say(f"note: resuming with settings that differ from the run's so far: {', '.join(changed)}")
     elif init:
         st = load_checkpoint(init)
         try:
