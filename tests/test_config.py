@@ -48,6 +48,15 @@ def test_the_full_method_config_is_the_defaults():
         {k: v for k, v in config_from_dict({}).to_dict().items() if k not in ("name", "description")}
 
 
+def test_the_90_minute_recipe_is_the_shipped_one_with_two_rounds():
+    configs = Path(__file__).parents[1] / "configs"
+    st, short = load_config(configs / "cpu_budget_kcs_st.yaml").to_dict(), load_config(configs / "cpu_budget_kcs_st_90min.yaml").to_dict()
+    assert (st["self_training"].pop("rounds"), short["self_training"].pop("rounds")) == (3, 2)
+    for c in (st, short):
+        c.pop("name"), c.pop("description")
+    assert st == short
+
+
 def test_the_detections_recipe_is_the_cpu_recipe_plus_instance_noise():
     """Same model and losses; its own schedule is the 12,000-step one its results were measured
     with (the `cpu` budget has grown since)."""
@@ -198,3 +207,25 @@ def test_the_shipped_recipe_is_the_kcs_recipe_then_self_training():
     for c in (kcs, st):
         c.pop("name"), c.pop("description"), c.pop("self_training")
     assert kcs == st
+
+
+def test_the_90_minute_recipe_is_the_shipped_one_with_two_rounds():
+    configs = Path(__file__).parents[1] / "configs"
+    st, short = load_config(configs / "cpu_budget_kcs_st.yaml").to_dict(), load_config(configs / "cpu_budget_kcs_st_90min.yaml").to_dict()
+    assert (st["self_training"].pop("rounds"), short["self_training"].pop("rounds")) == (3, 2)
+    for c in (st, short):
+        c.pop("name"), c.pop("description")
+    assert st == short
+
+
+def test_the_detections_recipe_is_the_sh_experiment_then_the_shipped_stage_with_lateral_moves():
+    """configs/cpu_budget_sh_kcs_st.yaml = cpu_budget_sh_kcs.yaml's epochs + the shipped stage,
+    whose skeleton fit may leave SH's rays (lateral_weight)."""
+    configs = Path(__file__).parents[1] / "configs"
+    load = lambda n: load_config(configs / n).to_dict()
+    sh, sh_st, st = load("cpu_budget_sh_kcs.yaml"), load("cpu_budget_sh_kcs_st.yaml"), load("cpu_budget_kcs_st.yaml")
+    assert sh_st["self_training"]["lateral_weight"] == 0.03
+    assert {**sh_st["self_training"], "lateral_weight": None} == st["self_training"]
+    for c in (sh, sh_st):
+        c.pop("name"), c.pop("description"), c.pop("self_training")
+    assert sh == sh_st

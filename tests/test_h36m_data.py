@@ -71,6 +71,11 @@ def test_sampler_pairs_stay_inside_one_video(h36m):
     assert (frames.seq_index[idx] == frames.seq_index[idx + 3]).all()
 
 
+def test_sequence_bounds_delimit_each_video():
+    frames = PoseFrames.from_sequences([np.zeros((4, 17, 2)), np.zeros((1, 17, 2)), np.zeros((3, 17, 2))])
+    np.testing.assert_array_equal(frames.sequence_bounds(), [0, 4, 5, 8])
+
+
 def test_universal_normalisation_sets_mean_head_root_to_one_over_d():
     rng = np.random.default_rng(0)
     poses = [rng.normal(size=(50, 17, 2)) * 100 + 500, rng.normal(size=(30, 17, 2)) * 60 + 300]

@@ -31,6 +31,12 @@ class PoseFrames:
     def __len__(self) -> int:
         return len(self.poses_2d)
 
+    def sequence_bounds(self) -> np.ndarray:
+        """(S + 1,) frame indices: sequence i holds frames bounds[i] .. bounds[i + 1] - 1
+        (sequences are contiguous)."""
+        seq = self.seq_index.cpu().numpy()
+        return np.r_[0, np.nonzero(seq[1:] != seq[:-1])[0] + 1, len(seq)]
+
     def to(self, device: torch.device | str) -> "PoseFrames":
         mv = lambda t: None if t is None else t.to(device)  # noqa: E731
         return PoseFrames(mv(self.poses_2d), mv(self.seq_index), mv(self.poses_3d), mv(self.sref), mv(self.up))
@@ -61,8 +67,8 @@ class PairSampler:
         if len(self.starts) == 0:
             raise InputError(f"every sequence is shorter than the temporal offset {max_offset} + 1 frames")
         # First and one-past-last frame of each frame's sequence.
-        first = np.r_[0, np.nonzero(seq[1:] != seq[:-1])[0] + 1]
-        end = np.r_[first[1:], n]
+        bounds = frames.sequence_bounds()
+        first, end = bounds[:-1], bounds[1:]
         lengths = end - first
         self.seq_first = torch.from_numpy(np.repeat(first, lengths))
         self.seq_end = torch.from_numpy(np.repeat(end, lengths))

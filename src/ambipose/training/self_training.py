@@ -39,8 +39,7 @@ def pseudo_labels(model: PoseModel, frames: PoseFrames, lateral_weight: float | 
     model.train(was)
     poses = (cams - cams[:, :1]).numpy()  # (N, 17, 3) root-centred
     root_depth = cams[:, 0, 2].numpy()  # (N,)
-    seq = frames.seq_index.cpu().numpy()
-    bounds = np.r_[0, np.nonzero(seq[1:] != seq[:-1])[0] + 1, n]  # sequences are contiguous
+    bounds = frames.sequence_bounds()
     out = np.empty_like(poses)
     for a, b in zip(bounds[:-1], bounds[1:]):
         out[a:b] = fit_skeleton(poses[a:b], root_depth[a:b], lateral_weight=lateral_weight)
