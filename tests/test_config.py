@@ -57,6 +57,18 @@ def test_the_90_minute_recipe_is_the_shipped_one_with_two_rounds():
     assert st == short
 
 
+def test_the_gpu_recipe_is_the_shipped_one_at_paper_length():
+    """configs/full_kcs_st.yaml = configs/cpu_budget_kcs_st.yaml without the `cpu` budget."""
+    configs = Path(__file__).parents[1] / "configs"
+    gpu, st = load_config(configs / "full_kcs_st.yaml").to_dict(), load_config(configs / "cpu_budget_kcs_st.yaml").to_dict()
+    paper = load_config(configs / "full.yaml").to_dict()
+    assert (gpu["train"], gpu["model"]["width"], gpu["model"]["blocks"]) == (paper["train"], paper["model"]["width"], paper["model"]["blocks"])
+    for section in ("loss", "self_training", "rotation", "data"):
+        assert gpu[section] == st[section]
+    assert {k: v for k, v in gpu["model"].items() if k not in ("width", "blocks")} == \
+        {k: v for k, v in st["model"].items() if k not in ("width", "blocks")}
+
+
 def test_the_detections_recipe_is_the_cpu_recipe_plus_instance_noise():
     """Same model and losses; its own schedule is the 12,000-step one its results were measured
     with (the `cpu` budget has grown since)."""
@@ -216,6 +228,18 @@ def test_the_90_minute_recipe_is_the_shipped_one_with_two_rounds():
     for c in (st, short):
         c.pop("name"), c.pop("description")
     assert st == short
+
+
+def test_the_gpu_recipe_is_the_shipped_one_at_paper_length():
+    """configs/full_kcs_st.yaml = configs/cpu_budget_kcs_st.yaml without the `cpu` budget."""
+    configs = Path(__file__).parents[1] / "configs"
+    gpu, st = load_config(configs / "full_kcs_st.yaml").to_dict(), load_config(configs / "cpu_budget_kcs_st.yaml").to_dict()
+    paper = load_config(configs / "full.yaml").to_dict()
+    assert (gpu["train"], gpu["model"]["width"], gpu["model"]["blocks"]) == (paper["train"], paper["model"]["width"], paper["model"]["blocks"])
+    for section in ("loss", "self_training", "rotation", "data"):
+        assert gpu[section] == st[section]
+    assert {k: v for k, v in gpu["model"].items() if k not in ("width", "blocks")} == \
+        {k: v for k, v in st["model"].items() if k not in ("width", "blocks")}
 
 
 def test_the_detections_recipe_is_the_sh_experiment_then_the_shipped_stage_with_lateral_moves():
