@@ -242,12 +242,12 @@ def test_the_gpu_recipe_is_the_shipped_one_at_paper_length():
         {k: v for k, v in st["model"].items() if k not in ("width", "blocks")}
 
 
-def test_the_detections_recipe_is_the_sh_experiment_then_the_shipped_stage_with_lateral_moves():
-    """configs/cpu_budget_sh_kcs_st.yaml = cpu_budget_sh_kcs.yaml's epochs + the shipped stage,
-    whose skeleton fit may leave SH's rays (lateral_weight)."""
+def test_the_detections_recipe_is_the_sh_experiment_then_the_90_minute_stage_with_lateral_moves():
+    """configs/cpu_budget_sh_kcs_st.yaml = cpu_budget_sh_kcs.yaml's epochs + the 90-minute
+    recipe's stage, whose skeleton fit may leave SH's rays (lateral_weight)."""
     configs = Path(__file__).parents[1] / "configs"
     load = lambda n: load_config(configs / n).to_dict()
-    sh, sh_st, st = load("cpu_budget_sh_kcs.yaml"), load("cpu_budget_sh_kcs_st.yaml"), load("cpu_budget_kcs_st.yaml")
+    sh, sh_st, st = load("cpu_budget_sh_kcs.yaml"), load("cpu_budget_sh_kcs_st.yaml"), load("cpu_budget_kcs_st_90min.yaml")
     assert sh_st["self_training"]["lateral_weight"] == 0.03
     assert {**sh_st["self_training"], "lateral_weight": None} == st["self_training"]
     for c in (sh, sh_st):
