@@ -24,10 +24,14 @@ NORMALISATION = {"mode": "universal", "constant": 1234.5, "depth": 10.0}
 MM_PER_UNIT = 646.25
 
 
-def tiny_model(scale: str = "2d", seed: int = 0) -> tuple[PoseModel, dict]:
-    """A width-64, 1-block PoseModel with non-trivial BatchNorm statistics and scale head (a
-    fresh one has mean 0 / var 1 statistics and a zero scale head, which would hide mistakes)."""
-    cfg = config_from_dict({"name": "tiny", "model": {"width": 64, "blocks": 1, "scale": scale}})
+def tiny_model(scale: str = "2d", seed: int = 0, correct_2d: bool = False) -> tuple[PoseModel, dict]:
+    """A width-64, 1-block PoseModel with non-trivial BatchNorm statistics, scale head and (with
+    `correct_2d`) 2D-correction head (a fresh one has mean 0 / var 1 statistics and zero heads,
+    which would hide mistakes)."""
+    raw = {"name": "tiny", "model": {"width": 64, "blocks": 1, "scale": scale, "correct_2d": correct_2d}}
+    if correct_2d:
+        raw["self_training"] = {"steps": 10, "lateral_weight": 0.03}
+    cfg = config_from_dict(raw)
     torch.manual_seed(seed)
     model = PoseModel(cfg.model, cfg.loss.prior_mean)
     g = torch.Generator().manual_seed(seed)
@@ -40,12 +44,14 @@ def tiny_model(scale: str = "2d", seed: int = 0) -> tuple[PoseModel, dict]:
                 m.bias.copy_(0.1 * torch.randn(m.num_features, generator=g))
         if model.scale is not None:
             model.scale.mlp.head.weight.copy_(0.05 * torch.randn(model.scale.mlp.head.weight.shape, generator=g))
+        if model.lifter.xy is not None:
+            model.lifter.xy.weight.copy_(0.01 * torch.randn(model.lifter.xy.weight.shape, generator=g))
     return model.eval(), cfg.to_dict()
 
 
-def write_tiny_checkpoint(path: Path, scale: str = "2d") -> PoseModel:
+def write_tiny_checkpoint(path: Path, scale: str = "2d", correct_2d: bool = False) -> PoseModel:
     """model.pt in the layout training/run.py writes."""
-    model, cfg = tiny_model(scale)
+    model, cfg = tiny_model(scale, correct_2d=correct_2d)
     save_checkpoint(path, {"config": cfg, "normalisation": NORMALISATION, "mm_per_unit": MM_PER_UNIT,
                            "model": model.state_dict(), "epoch": 3, "step": 300, "seconds": 12.5})
     return model
@@ -78,6 +84,20 @@ def test_export_matches_pytorch(tmp_path: Path, fmt: str, scale: str) -> None:
         assert got.shape == (batch, 17, 3)
         np.testing.assert_allclose(got, reference(model, x), atol=TOL, rtol=0)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary files left
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_a_model_with_the_2d_correction_exports_and_fuses(tmp_path: Path, fmt: str) -> None:
+    model = write_tiny_checkpoint(tmp_path / "model.pt", "3d", correct_2d=True)
+    x = random_poses(40, seed=4).numpy()
+    ref = reference(model, x)
+    with torch.inference_mode():
+        dxy = model.lifter(torch.from_numpy(x))[..., 1:]
+    assert dxy.abs().max() > 1e-3  # the head is live: joints leave their input rays
+    np.testing.assert_allclose(run_exported(export_checkpoint(tmp_path / "model.pt", fmt, tmp_path / "m.bin"), x, fmt),
+                               ref, atol=TOL, rtol=0)
+    np.testing.assert_allclose(PoseLifter.from_checkpoint(tmp_path / "model.pt").lift_normalised(x).poses_3d_units,
+                               ref, atol=TOL, rtol=0)
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])

@@ -145,6 +145,25 @@ def test_scale_prior_offset_is_stored_with_the_weights():
     torch.testing.assert_close(a(x), torch.full((5,), 0.7))
 
 
+@pytest.mark.parametrize("scale", ["off", "2d", "3d"])
+def test_lift_with_root_is_forward_plus_a_root_on_the_optical_axis(scale):
+    from ambipose.config import ModelConfig
+    from ambipose.models.pose_model import PoseModel
+
+    torch.manual_seed(0)
+    model = PoseModel(ModelConfig(width=32, blocks=1, scale=scale)).eval()
+    x = 0.1 * torch.randn(6, 17, 2)
+    x = x - x[:, :1]  # root-centred, as every input
+    with torch.no_grad():
+        pose, root, s = model.lift_with_root(x)
+        torch.testing.assert_close(pose, model(x))
+        torch.testing.assert_close(s, model.scales(x))
+        cam = pose + torch.stack([torch.zeros_like(root), torch.zeros_like(root), root], -1)[:, None]
+    assert torch.all(root > 0)
+    # In '2d' mode the lifter sees the scaled input; a scale never moves a joint off its ray.
+    torch.testing.assert_close(project(cam), model.lifter_input(x, s), rtol=1e-5, atol=1e-6)
+
+
 def test_world_up_rotation_keeps_the_axis_and_is_orthonormal():
     up = torch.tensor(tilted_up(15.0)).expand(100, 3)
     R = random_rotation(100, math.pi, 0.0, 0.0, generator=torch.Generator().manual_seed(0), up=up)

@@ -155,3 +155,89 @@ def test_run_training_notes_a_changed_config_on_resume(tmp_path, capsys):
     assert "note: resuming with settings that differ" in out
     assert "train.epochs: 1 -> 2" in out and "self_training.steps: 0 -> 8" in out
     assert load_checkpoint(tmp_path / "last.pt")["self_training_rounds"] == 1
+
+
+# ---- the 2D-correction head (model.correct_2d) ---------------------------------------------
+
+XY = {"steps": 40, "batch_size": 64, "lr": 3e-3, "lateral_weight": 0.01}
+
+
+def test_the_correction_head_starts_at_zero_and_moves_joints_off_their_rays():
+    from ambipose.models.cycle import project
+    from ambipose.models.networks import Lifter, lift_to_3d
+
+    torch.manual_seed(0)
+    plain, corr = Lifter(64, 1, 0.0), Lifter(64, 1, 0.0, correct_2d=True)
+    missing = corr.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["xy.bias", "xy.weight"]
+    x = 0.1 * torch.randn(5, 17, 2)
+    plain.eval(), corr.eval()
+    out = corr(x)  # (B, 17, 3) = (d, dx, dy)
+    assert out.shape == (5, 17, 3) and torch.equal(out[..., 1:], torch.zeros(5, 17, 2))
+    assert torch.allclose(lift_to_3d(x, out, 10.0), lift_to_3d(x, plain(x), 10.0))  # the depth-only lift
+    # With a correction, every joint projects onto the corrected point, not the input's.
+    with torch.no_grad():
+        corr.xy.bias.normal_(0.0, 0.01)
+    out = corr(x)
+    assert torch.allclose(project(lift_to_3d(x, out, 10.0)), x + out[..., 1:], atol=1e-6)
+    assert not torch.allclose(project(lift_to_3d(x, out, 10.0)), x, atol=1e-4)
+
+
+def test_the_correction_head_learns_only_in_the_stage(tmp_path):
+    data = walking_data()
+    tr = make_trainer(tmp_path, data, model={"correct_2d": True}, self_training=XY)
+    tr.fit(max_steps=12)  # the main epochs: adversarial and cycle losses
+    assert torch.count_nonzero(tr.model.lifter.xy.weight) == 0 and torch.count_nonzero(tr.final_model.lifter.xy.bias) == 0
+    tr.fit()  # the stage: the labels leave the rays, and the head learns to follow them
+    assert tr.self_training_rounds == 1
+    moved = tr.final_model.eval()(data.frames.poses_2d)
+    with torch.no_grad():
+        dxy = tr.final_model.lifter(data.frames.poses_2d)[..., 1:]
+    assert dxy.abs().max() > 1e-4 and torch.isfinite(moved).all()
+
+
+def test_a_run_resumed_with_the_correction_head_starts_it_at_zero(tmp_path):
+    data = walking_data()
+    plain = make_trainer(tmp_path, data)
+    plain.fit()
+    with torch.no_grad():
+        before = plain.final_model.eval()(data.frames.poses_2d)
+    more = make_trainer(tmp_path, data, model={"correct_2d": True}, self_training=XY)
+    assert more.resume() and more.step == 12
+    assert torch.count_nonzero(more.final_model.lifter.xy.weight) == 0
+    with torch.no_grad():
+        assert torch.allclose(more.final_model.eval()(data.frames.poses_2d), before)
+    more.fit()
+    assert more.self_training_rounds == 1
+
+
+def test_the_correction_head_survives_fusing_and_inference(tmp_path):
+    from ambipose.inference import PoseLifter
+    from ambipose.models.fuse import fuse_for_inference
+
+    data = walking_data()
+    tr = make_trainer(tmp_path, data, model={"correct_2d": True}, self_training=XY)
+    tr.fit()
+    model = tr.final_model.eval()
+    x = data.frames.poses_2d[:50]
+    with torch.no_grad():
+        assert torch.allclose(fuse_for_inference(model)(x), model(x), atol=1e-5)
+    lifter = PoseLifter(load_checkpoint(tmp_path / "last.pt"), "cpu")
+    assert lifter.model.lifter.xy is not None
+
+
+@pytest.mark.parametrize("stage", [{}, {"steps": 10}])
+def test_the_correction_head_needs_a_stage_with_lateral_labels(stage):
+    with pytest.raises(InputError, match="correct_2d is trained only by the self-training stage"):
+        config_from_dict({"model": {"correct_2d": True}, "self_training": stage})
+
+
+def test_the_main_epochs_repeat_the_depth_only_run_bit_for_bit(tmp_path):
+    data = walking_data()
+    plain = make_trainer(tmp_path / "plain", data)
+    plain.fit()
+    corr = make_trainer(tmp_path / "corr", data, model={"correct_2d": True}, self_training=XY)
+    corr.fit(max_steps=12)
+    a, b = plain.final_model.state_dict(), corr.final_model.state_dict()
+    assert set(b) - set(a) == {"lifter.xy.weight", "lifter.xy.bias"}
+    assert all(torch.equal(a[k], b[k]) for k in a)

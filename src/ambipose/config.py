@@ -48,6 +48,10 @@ class ModelConfig:
     # Scale module: off, applied to the 2D input (paper's best), to the 3D output, or replaced by
     # the ground-truth reference scale S_2D^ref (a ceiling: uses 3D).
     scale: Literal["off", "2d", "3d", "reference"] = "2d"
+    # Beyond the paper: a second lifter head that corrects each joint's 2D (`networks.Lifter`),
+    # zero until the self-training stage trains it on labels that leave the detected rays
+    # (needs `self_training` with `lateral_weight`). For detections, not clean 2D.
+    correct_2d: bool = False
 
 
 @dataclass
@@ -235,6 +239,9 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
          "self_training.lateral_weight must be > 0 (or null: joints stay on their rays)"),
         (cfg.self_training.steps == 0 or cfg.train.objective == "unsupervised",
          "self_training is a stage of unsupervised training"),
+        (not cfg.model.correct_2d or (cfg.self_training.steps > 0 and cfg.self_training.lateral_weight is not None),
+         "model.correct_2d is trained only by the self-training stage: it needs self_training.steps > 0 and a "
+         "self_training.lateral_weight (labels on the input's rays would teach it nothing)"),
         (cfg.rotation.clip_2d > 0, "rotation.clip_2d must be > 0"),
         (cfg.loss.prior_std > 0, "loss.prior_std must be > 0"),
         (cfg.loss.disc_noise >= 0, "loss.disc_noise must be >= 0"),

@@ -86,6 +86,16 @@ class ResidualMLP(nn.Module):
             y = self.head(self.blocks(self.stem(x)))
         return y.float()
 
+    def forward_heads(self, x: torch.Tensor, extra: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+        """(head(h), extra(h)) on the same features h of the last block, both fp32."""
+        if self.compute_dtype is None:
+            h = self.blocks(self.stem(x))
+            return self.head(h), extra(h)
+        with torch.autocast(x.device.type, dtype=self.compute_dtype):
+            h = self.blocks(self.stem(x))
+            y, z = self.head(h), extra(h)
+        return y.float(), z.float()
+
 
 def set_compute_dtype(module: nn.Module, dtype: torch.dtype | None) -> None:
     """Set `ResidualMLP.compute_dtype` on every MLP inside `module` (None = fp32)."""
@@ -115,26 +125,50 @@ def bound_offsets(raw: torch.Tensor, depth: float) -> torch.Tensor:
     return m * torch.tanh(raw / m)
 
 
-def lift_to_3d(poses_2d: torch.Tensor, depth_offsets: torch.Tensor, depth: float) -> torch.Tensor:
+def lift_to_3d(poses_2d: torch.Tensor, lifter_out: torch.Tensor, depth: float) -> torch.Tensor:
     """Eq. (2): Z_i = max(1, D + d_i); 3D = (x_i Z_i, y_i Z_i, Z_i).
 
-    poses_2d: (B, 17, 2) normalised; depth_offsets: (B, 17) (bounded by `bound_offsets`)
-    -> (B, 17, 3) in the model's unit (a canonical person has head-root length about 1),
-    camera frame, root near depth D.
+    poses_2d: (B, 17, 2) normalised; lifter_out: the lifter's output, either depth offsets d
+    (B, 17) (bounded by `bound_offsets`) or, from a lifter with the 2D correction, (B, 17, 3) =
+    (d, dx, dy): the joint then sits on the ray of the corrected point (x + dx, y + dy), off the
+    input's ray. -> (B, 17, 3) in the model's unit (a canonical person has head-root length
+    about 1), camera frame, root near depth D.
     """
-    z = torch.clamp(depth + bound_offsets(depth_offsets, depth), min=1.0).unsqueeze(-1)
+    if lifter_out.dim() == 3:
+        poses_2d, lifter_out = poses_2d + lifter_out[..., 1:], lifter_out[..., 0]
+    z = torch.clamp(depth + bound_offsets(lifter_out, depth), min=1.0).unsqueeze(-1)
     return torch.cat([poses_2d * z, z], dim=-1)
 
 
 class Lifter(nn.Module):
-    """Phi_G: normalised 2D pose (B, 17, 2) -> per-joint depth offsets d (B, 17)."""
+    """Phi_G: normalised 2D pose (B, 17, 2) -> per-joint depth offsets d (B, 17).
 
-    def __init__(self, width: int = 1024, blocks: int = 5, dropout: float = 0.25):
+    `correct_2d=True` (beyond the paper) adds a second head on the same features, a per-joint
+    2D correction (dx, dy) in normalised units, and the output becomes (B, 17, 3) = (d, dx, dy)
+    (`lift_to_3d` puts each joint on the corrected point's ray). The head starts at exactly zero
+    and is trained only by the self-training stage, whose skeleton-fitted labels may leave the
+    detected rays (`self_training.lateral_weight`): the adversarial phase cannot move it (the
+    trainer freezes it there), so until the stage the model is the depth-only lifter.
+    """
+
+    def __init__(self, width: int = 1024, blocks: int = 5, dropout: float = 0.25, correct_2d: bool = False):
         super().__init__()
         self.mlp = ResidualMLP(NUM_JOINTS * 2, NUM_JOINTS, width, blocks, dropout)
+        self.xy: nn.Linear | None = None
+        if correct_2d:
+            # Built without drawing from the global generator, so every other layer of the model
+            # starts as it would without the head, and the main epochs (head frozen at zero)
+            # repeat the depth-only run bit for bit.
+            with torch.random.fork_rng(devices=[]):
+                self.xy = nn.Linear(width, NUM_JOINTS * 2)
+            nn.init.zeros_(self.xy.weight)
+            nn.init.zeros_(self.xy.bias)
 
     def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
-        return self.mlp(poses_2d.flatten(1))
+        if self.xy is None:
+            return self.mlp(poses_2d.flatten(1))
+        d, dxy = self.mlp.forward_heads(poses_2d.flatten(1), self.xy)  # (B, 17), (B, 34)
+        return torch.cat([d.unsqueeze(-1), dxy.view(-1, NUM_JOINTS, 2)], dim=-1)
 
 
 _KCS_ROWS, _KCS_COLS = torch.triu_indices(len(BONE_CHILD), len(BONE_CHILD))

@@ -19,7 +19,7 @@ class PoseModel(nn.Module):
         super().__init__()
         self.depth = cfg.depth
         self.scale_mode = cfg.scale
-        self.lifter = Lifter(cfg.width, cfg.blocks, cfg.dropout)
+        self.lifter = Lifter(cfg.width, cfg.blocks, cfg.dropout, cfg.correct_2d)
         # No dropout in Phi_S: dropout noise would let it meet the KL prior's spread without
         # looking at the pose.
         self.scale = ScaleModule(cfg.width, cfg.scale_blocks, 0.0, init=prior_mean) if cfg.scale in ("2d", "3d") else None
@@ -51,6 +51,15 @@ class PoseModel(nn.Module):
         pose = lift_to_3d(lifter_in, self.lifter(lifter_in), self.depth)
         return pose * s[:, None, None] if self.scale_mode == "3d" else pose
 
+    def lift_with_root(self, poses_2d: torch.Tensor, sref: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`forward` and where the root sits: (root-centred 3D (B, 17, 3), the root's depth on the
+        optical axis (B,), the scale s (B,)), model units, camera frame. What the skeleton fit
+        needs (it moves joints along their camera rays, which start at the camera, not the root)."""
+        s = self.scales(poses_2d, sref)
+        cam = self.lift_camera(self.lifter_input(poses_2d, s), s)  # (B, 17, 3)
+        return cam - cam[:, :1], cam[:, 0, 2], s
+
     def cycle(self, lifter_in: torch.Tensor, rotations: torch.Tensor, clip: float | None = None) -> Cycle:
         """The self-supervision forward pass on the lifter's input (B, 17, 2) (already scaled):
         lift, rotate by (B, 3, 3), project, lift again, rotate back, project."""
@@ -68,3 +77,12 @@ def upgrade_state_dict(state: dict[str, torch.Tensor], prior_mean: float) -> dic
     if any(k.startswith("scale.") for k in out) and "scale.log_init" not in out:
         out["scale.log_init"] = torch.tensor(float(prior_mean)).log()
     return out
+
+
+def with_new_heads(state: dict[str, torch.Tensor], model: PoseModel) -> dict[str, torch.Tensor]:
+    """`state` completed with `model`'s 2D-correction head where the state has none: a run
+    resumed with `model.correct_2d` newly on (e.g. to add a self-training round) starts the head
+    at its initial zeros, so the model's output is unchanged until the stage trains it."""
+    if model.lifter.xy is None or "lifter.xy.weight" in state:
+        return state
+    return {**state, **{f"lifter.xy.{k}": v.detach().clone() for k, v in model.lifter.xy.state_dict().items()}}

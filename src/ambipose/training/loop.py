@@ -26,7 +26,7 @@ from ..errors import AmbiposeError
 from ..io import atomic_write_text
 from ..models.cycle import Cycle
 from ..models.networks import Discriminator, full_precision, set_compute_dtype
-from ..models.pose_model import PoseModel
+from ..models.pose_model import PoseModel, with_new_heads
 from ..models.checkpoint import load_checkpoint, save_checkpoint
 from .data import TrainingData, prepare_training_data
 from .self_training import pseudo_labels
@@ -88,6 +88,8 @@ class Trainer:
             for net in (self.model, self.disc):
                 if net is not None:
                     set_compute_dtype(net, torch.bfloat16)
+        # The 2D-correction head (model.correct_2d) stays at zero until the self-training stage.
+        self._freeze_correction(True)
         self.opts = {"lifter": _adam(self.model.lifter, t.lr)}
         if self.model.scale is not None:
             self.opts["scale"] = _adam(self.model.scale, t.lr)
@@ -138,9 +140,9 @@ class Trainer:
         if not self.last_path.exists():
             return False
         st = load_checkpoint(self.last_path)
-        self.model.load_state_dict(st["live_model"] if "live_model" in st else st["model"])
+        self.model.load_state_dict(with_new_heads(st["live_model"] if "live_model" in st else st["model"], self.model))
         if self.ema is not None:
-            self.ema.load_state_dict(st["model"])
+            self.ema.load_state_dict(with_new_heads(st["model"], self.ema))
         if self.disc is not None:
             self.disc.load_state_dict(st["disc"])
         for k, o in self.opts.items():
@@ -167,6 +169,11 @@ class Trainer:
         """Start the average from the live weights (after loading --init weights)."""
         if self.ema is not None:
             self.ema.load_state_dict(self.model.state_dict())
+
+    def _freeze_correction(self, frozen: bool) -> None:
+        """Freeze (or free) the lifter's 2D-correction head, if it has one (`model.correct_2d`)."""
+        if self.model.lifter.xy is not None:
+            self.model.lifter.xy.requires_grad_(not frozen)
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -327,6 +334,7 @@ class Trainer:
             print(f"self-training round {rnd}/{st.rounds}: {len(labels)} frames labelled with one skeleton per video "
                   f"in {time.perf_counter() - t0:.0f} s; {st.steps} steps", flush=True)
         # Plain Adam: a regression to fixed targets, not the adversarial game's short memory.
+        self._freeze_correction(False)  # the labels leave the rays: the 2D correction learns here
         opt = torch.optim.Adam(self.model.parameters(), lr=st.lr)
         self.opts["self_training"] = opt  # so after_backward averages its gradients across processes
         ref = self.frames.sref if self.model.scale_mode == "reference" else None
@@ -621,8 +629,9 @@ def _adam(module: torch.nn.Module, lr: float) -> torch.optim.Adam:
     responsive). The fused kernel (CPU and CUDA) does the same update in one pass over the
     weights: 10x faster than the per-tensor loop on CPU, 7 % of a training step
     (docs/performance.md)."""
-    fused = next(module.parameters()).device.type in ("cpu", "cuda")
-    return torch.optim.Adam(module.parameters(), lr=lr, betas=(0.5, 0.9), fused=fused)
+    params = [p for p in module.parameters() if p.requires_grad]  # not a frozen 2D-correction head
+    fused = params[0].device.type in ("cpu", "cuda")
+    return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.9), fused=fused)
 
 
 def _worse(p: dict[str, float], p0: dict[str, float]) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..config import ExperimentConfig
 from ..errors import InputError
 from ..models.checkpoint import load_checkpoint, save_checkpoint
-from ..models.pose_model import upgrade_state_dict
+from ..models.pose_model import upgrade_state_dict, with_new_heads
 from ..settings import pick_device
 from .loop import Trainer
 
@@ -59,7 +59,7 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
     elif init:
         st = load_checkpoint(init)
         try:
-            trainer.model.load_state_dict(upgrade_state_dict(st["model"], cfg.loss.prior_mean))
+            trainer.model.load_state_dict(with_new_heads(upgrade_state_dict(st["model"], cfg.loss.prior_mean), trainer.model))
         except RuntimeError as e:
             raise InputError(f"{init}: weights do not fit this config's model ({str(e).splitlines()[0][:160]})") from None
         trainer.reset_ema()

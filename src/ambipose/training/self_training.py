@@ -30,15 +30,14 @@ def pseudo_labels(model: PoseModel, frames: PoseFrames, lateral_weight: float | 
     model.eval()
     sref_all = frames.sref if model.scale_mode == "reference" else None
     n = len(frames)
-    cams = torch.empty((n, 17, 3), dtype=torch.float32)
+    poses = np.empty((n, 17, 3), dtype=np.float32)  # root-centred
+    root_depth = np.empty(n, dtype=np.float32)
     with full_precision(model):
         for i in range(0, n, batch_size):
             x = frames.poses_2d[i : i + batch_size]
-            s = model.scales(x, None if sref_all is None else sref_all[i : i + batch_size])
-            cams[i : i + len(x)] = model.lift_camera(model.lifter_input(x, s), s).float().cpu()
+            pose, root, _ = model.lift_with_root(x, None if sref_all is None else sref_all[i : i + batch_size])
+            poses[i : i + len(x)], root_depth[i : i + len(x)] = pose.float().cpu().numpy(), root.float().cpu().numpy()
     model.train(was)
-    poses = (cams - cams[:, :1]).numpy()  # (N, 17, 3) root-centred
-    root_depth = cams[:, 0, 2].numpy()  # (N,)
     bounds = frames.sequence_bounds()
     out = np.empty_like(poses)
     for a, b in zip(bounds[:-1], bounds[1:]):
