@@ -10,7 +10,13 @@ the detector's 2D error stays in the 3D. This script separates the two on Human3
 - `sh_xy_gt_depth`: the detections' x, y with the (root-relative) depths the model lifts from
                     ground-truth 2D: what perfect robustness to detection noise would give;
 - `gt_xy_sh_depth`: ground-truth x, y with the depths the model lifts from the detections: the
-                    damage the detections do to the depths alone.
+                    damage the detections do to the depths alone;
+- `oracle_corrected`: the rays of the 2D the model's 3D projects to (a model with the 2D
+                    correction, `model.correct_2d`, moves them; a depth-only model keeps SH's) at
+                    the ground-truth depths: how much the correction repairs the rays.
+
+It also prints the mean root-relative 2D error against the ground-truth 2D, in pixels, of the
+detections and of the model's corrected 2D (equal for a depth-only model).
 
     python benchmarks/sh_depth_floor.py --checkpoint runs/cpu_budget/model.pt --stride 10 --json out/sh_floor.json
 """
@@ -42,22 +48,43 @@ def main() -> None:
     lifter = PoseLifter.from_checkpoint(args.checkpoint)
     cams = load_h36m_cameras(h36m_root() / "h36m_cameras.json")
     gt_seqs = {s.name: s for s in load_h36m("test", "gt", stride=args.stride)}
-    errors: dict[str, list[np.ndarray]] = {k: [] for k in
-                                           ("oracle", "model_gt", "model_sh", "sh_xy_gt_depth", "gt_xy_sh_depth")}
+    if lifter.normalisation["mode"] != "universal":
+        raise SystemExit("this script reads the 2D correction back to pixels: it needs a universally normalised model")
+    constant = float(lifter.normalisation["constant"])
+    errors: dict[str, list[np.ndarray]] = {k: [] for k in ("oracle", "oracle_corrected", "model_gt", "model_sh",
+                                                           "sh_xy_gt_depth", "gt_xy_sh_depth")}
+    px_errors: dict[str, list[np.ndarray]] = {"sh": [], "corrected": []}
 
     def lift(poses_2d: np.ndarray) -> np.ndarray:  # pixels (T, 17, 2) -> (T, 17, 3) model units, root-centred
         return lifter.lift(poses_2d).poses_3d_units
+
+    def corrected_pixels(poses_2d: np.ndarray) -> np.ndarray:
+        """The pixels (T, 17, 2) the model's 3D projects to: the lifter input's point of each joint
+        plus the 2D correction, back through the universal normalisation (root-centred / c)."""
+        r = lifter.lift(poses_2d)
+        cam = r.poses_3d_units.copy()
+        cam[..., 2] += r.root_depth[:, None]
+        xy = cam[..., :2] / cam[..., 2:]  # normalised; the lifter input's frame
+        if lifter.model.scale_mode in ("2d", "reference"):  # the lifter saw the input times s
+            xy = xy / r.scales[:, None, None]
+        return poses_2d[:, :1] + xy * constant
 
     for sh in load_h36m("test", "sh", stride=args.stride):
         gt = gt_seqs[sh.name]
         truth = root_centre(gt.poses_3d)  # (T, 17, 3) camera frame mm
 
         on_sh, on_gt = lift(sh.poses_2d), lift(gt.poses_2d)
-        rays = cams[sh.subject][sh.camera].pixels_to_normalised(sh.poses_2d)  # (T, 17, 2)
+        cam = cams[sh.subject][sh.camera]
+        fixed = corrected_pixels(sh.poses_2d)  # (T, 17, 2) pixels
         depth = gt.poses_3d[..., 2:3]
-        oracle = np.concatenate([rays * depth, depth], -1)
+        oracle = np.concatenate([cam.pixels_to_normalised(sh.poses_2d) * depth, depth], -1)
+        oracle_fixed = np.concatenate([cam.pixels_to_normalised(fixed) * depth, depth], -1)
+        gt_rel = root_centre(gt.poses_2d)
+        px_errors["sh"].append(np.linalg.norm(root_centre(sh.poses_2d) - gt_rel, axis=-1))  # (T, 17)
+        px_errors["corrected"].append(np.linalg.norm(root_centre(fixed) - gt_rel, axis=-1))
         candidates = {
             "oracle": root_centre(oracle),
+            "oracle_corrected": root_centre(oracle_fixed),
             "model_gt": on_gt,
             "model_sh": on_sh,
             "sh_xy_gt_depth": np.concatenate([on_sh[..., :2], on_gt[..., 2:]], -1),
@@ -73,6 +100,10 @@ def main() -> None:
                      "frames": len(e)}
         print(f"{name:15s} PA-MPJPE {e.mean():6.1f} mm   worst joints: "
               + ", ".join(f"{j} {v:.0f}" for j, v in sorted(zip(JOINT_NAMES, e.mean(0)), key=lambda t: -t[1])[:4]))
+    for name, errs in px_errors.items():
+        e = np.concatenate(errs)
+        out[f"error_2d_px_{name}"] = float(e.mean())
+        print(f"root-relative 2D error against the ground truth, {name:9s}: {e.mean():5.2f} px")
     if args.json:
         atomic_write_text(Path(args.json), json.dumps(out, indent=1))
         print(f"wrote {args.json}")

@@ -232,3 +232,13 @@ def test_the_detections_recipe_is_the_sh_experiment_then_the_90_minute_stage_wit
     for c in (sh, sh_st):
         c.pop("name"), c.pop("description"), c.pop("self_training")
     assert sh == sh_st
+
+
+def test_the_detections_recipe_with_the_2d_correction_differs_only_in_that_head():
+    """configs/cpu_budget_sh_kcs_st_xy.yaml = cpu_budget_sh_kcs_st.yaml + model.correct_2d."""
+    from ambipose.training.run import config_changes
+
+    configs = Path(__file__).parents[1] / "configs"
+    base, xy = (load_config(configs / n).to_dict() for n in ("cpu_budget_sh_kcs_st.yaml", "cpu_budget_sh_kcs_st_xy.yaml"))
+    changed = [c.split(":")[0] for c in config_changes(base, xy)]
+    assert changed == ["name", "description", "model.correct_2d"]

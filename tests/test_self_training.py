@@ -172,15 +172,15 @@ def test_the_correction_head_starts_at_zero_and_moves_joints_off_their_rays():
     assert sorted(missing) == ["xy.bias", "xy.weight"]
     x = 0.1 * torch.randn(5, 17, 2)
     plain.eval(), corr.eval()
-    out = corr(x)  # (B, 17, 3) = (d, dx, dy)
-    assert out.shape == (5, 17, 3) and torch.equal(out[..., 1:], torch.zeros(5, 17, 2))
-    assert torch.allclose(lift_to_3d(x, out, 10.0), lift_to_3d(x, plain(x), 10.0))  # the depth-only lift
+    d, dxy = corr(x)  # (B, 17), (B, 17, 2)
+    assert d.shape == (5, 17) and torch.equal(dxy, torch.zeros(5, 17, 2))
+    assert torch.equal(lift_to_3d(x, (d, dxy), 10.0), lift_to_3d(x, plain(x), 10.0))  # the depth-only lift
     # With a correction, every joint projects onto the corrected point, not the input's.
     with torch.no_grad():
         corr.xy.bias.normal_(0.0, 0.01)
-    out = corr(x)
-    assert torch.allclose(project(lift_to_3d(x, out, 10.0)), x + out[..., 1:], atol=1e-6)
-    assert not torch.allclose(project(lift_to_3d(x, out, 10.0)), x, atol=1e-4)
+    d, dxy = corr(x)
+    assert torch.allclose(project(lift_to_3d(x, (d, dxy), 10.0)), x + dxy, atol=1e-6)
+    assert not torch.allclose(project(lift_to_3d(x, (d, dxy), 10.0)), x, atol=1e-4)
 
 
 def test_the_correction_head_learns_only_in_the_stage(tmp_path):
@@ -192,7 +192,7 @@ def test_the_correction_head_learns_only_in_the_stage(tmp_path):
     assert tr.self_training_rounds == 1
     moved = tr.final_model.eval()(data.frames.poses_2d)
     with torch.no_grad():
-        dxy = tr.final_model.lifter(data.frames.poses_2d)[..., 1:]
+        _, dxy = tr.final_model.lifter(data.frames.poses_2d)
     assert dxy.abs().max() > 1e-4 and torch.isfinite(moved).all()
 
 
@@ -232,12 +232,33 @@ def test_the_correction_head_needs_a_stage_with_lateral_labels(stage):
         config_from_dict({"model": {"correct_2d": True}, "self_training": stage})
 
 
-def test_the_main_epochs_repeat_the_depth_only_run_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("model, loss", [({}, {}), ({"scale": "3d", "disc_kcs": True}, {"disc_noise": 0.01, "scale_relative": True})])
+def test_the_main_epochs_repeat_the_depth_only_run_bit_for_bit(tmp_path, model, loss):
     data = walking_data()
-    plain = make_trainer(tmp_path / "plain", data)
+    plain = make_trainer(tmp_path / "plain", data, model=model, loss=loss)
     plain.fit()
-    corr = make_trainer(tmp_path / "corr", data, model={"correct_2d": True}, self_training=XY)
+    corr = make_trainer(tmp_path / "corr", data, model={**model, "correct_2d": True}, loss=loss, self_training=XY)
     corr.fit(max_steps=12)
     a, b = plain.final_model.state_dict(), corr.final_model.state_dict()
     assert set(b) - set(a) == {"lifter.xy.weight", "lifter.xy.bias"}
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_correction_head_leaves_the_depth_heads_gradients_bit_identical():
+    """At the recipe's width and batch (where a strided gradient would change the matmul's
+    summation order): forward and every trunk/depth-head gradient equal to the depth-only lifter's."""
+    from ambipose.models.networks import Lifter, lift_to_3d
+
+    torch.manual_seed(0)
+    plain = Lifter(512, 2, 0.25)
+    torch.manual_seed(0)
+    corr = Lifter(512, 2, 0.25, correct_2d=True)
+    x = 0.1 * torch.randn(512, 17, 2)
+    outs = []
+    for m in (plain, corr):
+        torch.manual_seed(1)  # the same dropout masks
+        y = lift_to_3d(x, m(x), 10.0)
+        y.square().sum().backward()
+        outs.append(y)
+    assert torch.equal(outs[0], outs[1])
+    assert all(torch.equal(p.grad, q.grad) for p, q in zip(plain.mlp.parameters(), corr.mlp.parameters()))

@@ -125,17 +125,19 @@ def bound_offsets(raw: torch.Tensor, depth: float) -> torch.Tensor:
     return m * torch.tanh(raw / m)
 
 
-def lift_to_3d(poses_2d: torch.Tensor, lifter_out: torch.Tensor, depth: float) -> torch.Tensor:
+def lift_to_3d(poses_2d: torch.Tensor, lifter_out: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+               depth: float) -> torch.Tensor:
     """Eq. (2): Z_i = max(1, D + d_i); 3D = (x_i Z_i, y_i Z_i, Z_i).
 
     poses_2d: (B, 17, 2) normalised; lifter_out: the lifter's output, either depth offsets d
-    (B, 17) (bounded by `bound_offsets`) or, from a lifter with the 2D correction, (B, 17, 3) =
-    (d, dx, dy): the joint then sits on the ray of the corrected point (x + dx, y + dy), off the
-    input's ray. -> (B, 17, 3) in the model's unit (a canonical person has head-root length
-    about 1), camera frame, root near depth D.
+    (B, 17) (bounded by `bound_offsets`) or, from a lifter with the 2D correction, the pair
+    (d (B, 17), (dx, dy) (B, 17, 2)): each joint then sits on the ray of the corrected point
+    (x + dx, y + dy), off the input's ray. -> (B, 17, 3) in the model's unit (a canonical person
+    has head-root length about 1), camera frame, root near depth D.
     """
-    if lifter_out.dim() == 3:
-        poses_2d, lifter_out = poses_2d + lifter_out[..., 1:], lifter_out[..., 0]
+    if isinstance(lifter_out, tuple):
+        lifter_out, dxy = lifter_out
+        poses_2d = poses_2d + dxy
     z = torch.clamp(depth + bound_offsets(lifter_out, depth), min=1.0).unsqueeze(-1)
     return torch.cat([poses_2d * z, z], dim=-1)
 
@@ -144,8 +146,10 @@ class Lifter(nn.Module):
     """Phi_G: normalised 2D pose (B, 17, 2) -> per-joint depth offsets d (B, 17).
 
     `correct_2d=True` (beyond the paper) adds a second head on the same features, a per-joint
-    2D correction (dx, dy) in normalised units, and the output becomes (B, 17, 3) = (d, dx, dy)
-    (`lift_to_3d` puts each joint on the corrected point's ray). The head starts at exactly zero
+    2D correction (dx, dy) in normalised units, and the output becomes the pair (d (B, 17),
+    (dx, dy) (B, 17, 2)) (`lift_to_3d` puts each joint on the corrected point's ray). A pair, not
+    one stacked tensor, so that d's gradient reaches the depth head in the same memory layout as
+    without the correction (the main epochs then repeat a depth-only run bit for bit). The head starts at exactly zero
     and is trained only by the self-training stage, whose skeleton-fitted labels may leave the
     detected rays (`self_training.lateral_weight`): the adversarial phase cannot move it (the
     trainer freezes it there), so until the stage the model is the depth-only lifter.
@@ -164,11 +168,11 @@ class Lifter(nn.Module):
             nn.init.zeros_(self.xy.weight)
             nn.init.zeros_(self.xy.bias)
 
-    def forward(self, poses_2d: torch.Tensor) -> torch.Tensor:
+    def forward(self, poses_2d: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if self.xy is None:
             return self.mlp(poses_2d.flatten(1))
         d, dxy = self.mlp.forward_heads(poses_2d.flatten(1), self.xy)  # (B, 17), (B, 34)
-        return torch.cat([d.unsqueeze(-1), dxy.view(-1, NUM_JOINTS, 2)], dim=-1)
+        return d, dxy.view(-1, NUM_JOINTS, 2)
 
 
 _KCS_ROWS, _KCS_COLS = torch.triu_indices(len(BONE_CHILD), len(BONE_CHILD))
