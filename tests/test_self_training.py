@@ -179,6 +179,7 @@ def test_the_correction_head_starts_at_zero_and_moves_joints_off_their_rays():
     with torch.no_grad():
         corr.xy.bias.normal_(0.0, 0.01)
     d, dxy = corr(x)
+    assert torch.equal(dxy[:, 0], torch.zeros(5, 2))  # the root stays on the optical axis
     assert torch.allclose(project(lift_to_3d(x, (d, dxy), 10.0)), x + dxy, atol=1e-6)
     assert not torch.allclose(project(lift_to_3d(x, (d, dxy), 10.0)), x, atol=1e-4)
 

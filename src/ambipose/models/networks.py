@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from ..data.skeleton import BONE_CHILD, NUM_JOINTS, bone_vectors
+from ..data.skeleton import BONE_CHILD, NUM_JOINTS, ROOT, bone_vectors
 
 if TYPE_CHECKING:
     from ..config import ModelConfig
@@ -147,12 +147,12 @@ class Lifter(nn.Module):
 
     `correct_2d=True` (beyond the paper) adds a second head on the same features, a per-joint
     2D correction (dx, dy) in normalised units, and the output becomes the pair (d (B, 17),
-    (dx, dy) (B, 17, 2)) (`lift_to_3d` puts each joint on the corrected point's ray). A pair, not
-    one stacked tensor, so that d's gradient reaches the depth head in the same memory layout as
-    without the correction (the main epochs then repeat a depth-only run bit for bit). The head starts at exactly zero
-    and is trained only by the self-training stage, whose skeleton-fitted labels may leave the
-    detected rays (`self_training.lateral_weight`): the adversarial phase cannot move it (the
-    trainer freezes it there), so until the stage the model is the depth-only lifter.
+    (dx, dy) (B, 17, 2)) (`lift_to_3d` puts each joint on the corrected point's ray). The head
+    starts at exactly zero and is trained only by the self-training stage, whose skeleton-fitted
+    labels may leave the detected rays (`self_training.lateral_weight`): the trainer freezes it
+    during the adversarial epochs, so until the stage the model is the depth-only lifter. The
+    output is a pair, not one stacked tensor, so that d's gradient reaches the depth head in the
+    same memory layout as without the head, and those epochs repeat a depth-only run bit for bit.
     """
 
     def __init__(self, width: int = 1024, blocks: int = 5, dropout: float = 0.25, correct_2d: bool = False):
@@ -172,7 +172,10 @@ class Lifter(nn.Module):
         if self.xy is None:
             return self.mlp(poses_2d.flatten(1))
         d, dxy = self.mlp.forward_heads(poses_2d.flatten(1), self.xy)  # (B, 17), (B, 34)
-        return d, dxy.view(-1, NUM_JOINTS, 2)
+        dxy = dxy.view(-1, NUM_JOINTS, 2)
+        # Relative to the root's: the root stays on the optical axis, as for every root-centred
+        # input (the skeleton fit and `LiftResult.root_depth` rely on it).
+        return d, dxy - dxy[:, ROOT : ROOT + 1]
 
 
 _KCS_ROWS, _KCS_COLS = torch.triu_indices(len(BONE_CHILD), len(BONE_CHILD))
