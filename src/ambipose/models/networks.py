@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 import torch
@@ -79,19 +79,18 @@ class ResidualMLP(nn.Module):
         self.head = nn.Linear(width, n_out)
         self.compute_dtype: torch.dtype | None = None
 
+    def _compute(self, x: torch.Tensor) -> AbstractContextManager:
+        """Autocast to `compute_dtype`, or nothing in fp32."""
+        return nullcontext() if self.compute_dtype is None else torch.autocast(x.device.type, dtype=self.compute_dtype)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.compute_dtype is None:
-            return self.head(self.blocks(self.stem(x)))
-        with torch.autocast(x.device.type, dtype=self.compute_dtype):
+        with self._compute(x):
             y = self.head(self.blocks(self.stem(x)))
-        return y.float()
+        return y.float()  # the same tensor when it is fp32 already
 
     def forward_heads(self, x: torch.Tensor, extra: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
         """(head(h), extra(h)) on the same features h of the last block, both fp32."""
-        if self.compute_dtype is None:
-            h = self.blocks(self.stem(x))
-            return self.head(h), extra(h)
-        with torch.autocast(x.device.type, dtype=self.compute_dtype):
+        with self._compute(x):
             h = self.blocks(self.stem(x))
             y, z = self.head(h), extra(h)
         return y.float(), z.float()
