@@ -58,10 +58,10 @@ def main() -> None:
     def lift(poses_2d: np.ndarray) -> np.ndarray:  # pixels (T, 17, 2) -> (T, 17, 3) model units, root-centred
         return lifter.lift(poses_2d).poses_3d_units
 
-    def corrected_pixels(poses_2d: np.ndarray) -> np.ndarray:
-        """The pixels (T, 17, 2) the model's 3D projects to: the lifter input's point of each joint
-        plus the 2D correction, back through the universal normalisation (root-centred / c)."""
-        r = lifter.lift(poses_2d)
+    def corrected_pixels(poses_2d: np.ndarray, r) -> np.ndarray:
+        """The pixels (T, 17, 2) the model's 3D (`r`, its LiftResult for `poses_2d`) projects to: the
+        lifter input's point of each joint plus the 2D correction, back through the universal
+        normalisation (root-centred / c)."""
         cam = r.poses_3d_units.copy()
         cam[..., 2] += r.root_depth[:, None]
         xy = cam[..., :2] / cam[..., 2:]  # normalised; the lifter input's frame
@@ -73,9 +73,10 @@ def main() -> None:
         gt = gt_seqs[sh.name]
         truth = root_centre(gt.poses_3d)  # (T, 17, 3) camera frame mm
 
-        on_sh, on_gt = lift(sh.poses_2d), lift(gt.poses_2d)
+        lifted_sh = lifter.lift(sh.poses_2d)
+        on_sh, on_gt = lifted_sh.poses_3d_units, lift(gt.poses_2d)
         cam = cams[sh.subject][sh.camera]
-        fixed = corrected_pixels(sh.poses_2d)  # (T, 17, 2) pixels
+        fixed = corrected_pixels(sh.poses_2d, lifted_sh)  # (T, 17, 2) pixels
         depth = gt.poses_3d[..., 2:3]
         oracle = np.concatenate([cam.pixels_to_normalised(sh.poses_2d) * depth, depth], -1)
         oracle_fixed = np.concatenate([cam.pixels_to_normalised(fixed) * depth, depth], -1)

@@ -46,8 +46,9 @@ class PoseModel(nn.Module):
     def lift_camera(self, lifter_in: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         """The 3D before root-centring (B, 17, 3): camera frame, every joint on the ray of its
         (lifter input) 2D point, or of the corrected point with `model.correct_2d`; the root on
-        the optical axis; times s in '3d' mode (a scale about the camera keeps the rays). Equal to `lift` plus the root up to rounding; `lift` keeps its
-        own order of operations so training repeats bit for bit."""
+        the optical axis; times s in '3d' mode (a scale about the camera keeps the rays). Equal
+        to `lift` plus the root up to rounding; `lift` keeps its own order of operations so
+        training repeats bit for bit."""
         pose = lift_to_3d(lifter_in, self.lifter(lifter_in), self.depth)
         return pose * s[:, None, None] if self.scale_mode == "3d" else pose
 
