@@ -46,6 +46,9 @@ def main() -> None:
     args = ap.parse_args()
 
     lifter = PoseLifter.from_checkpoint(args.checkpoint)
+    if lifter.adapter is not None:
+        raise SystemExit("this model adapts its 2D input (data.adapt_2d), which would move the ground-truth 2D too: "
+                         "use benchmarks/sh_adapter.py for it")
     cams = load_h36m_cameras(h36m_root() / "h36m_cameras.json")
     gt_seqs = {s.name: s for s in load_h36m("test", "gt", stride=args.stride)}
     if lifter.normalisation["mode"] != "universal":

@@ -231,3 +231,15 @@ def test_the_detections_recipe_is_the_sh_experiment_then_the_90_minute_stage_wit
 def test_the_detections_recipe_with_the_2d_correction_differs_only_in_that_head():
     """configs/cpu_budget_sh_kcs_st_xy.yaml = cpu_budget_sh_kcs_st.yaml + model.correct_2d."""
     assert _changes("cpu_budget_sh_kcs_st.yaml", "cpu_budget_sh_kcs_st_xy.yaml") == {"model.correct_2d": "False -> True"}
+
+
+def test_the_adapted_detections_recipe_differs_from_the_xy_one_only_in_the_adapter():
+    """configs/cpu_budget_sh_adapted.yaml = cpu_budget_sh_kcs_st_xy.yaml + data.adapt_2d."""
+    assert _changes("cpu_budget_sh_kcs_st_xy.yaml", "cpu_budget_sh_adapted.yaml") == {"data.adapt_2d": "False -> True"}
+
+
+@pytest.mark.parametrize("data", [{"input_2d": "gt", "adapt_2d": True},
+                                  {"source": "2d-file", "path_2d": "x.npz", "input_2d": "sh", "adapt_2d": True}])
+def test_the_keypoint_adapter_is_for_human36m_detections_only(data):
+    with pytest.raises(InputError, match="adapt_2d"):
+        config_from_dict({"data": data})

@@ -31,6 +31,11 @@ class DataConfig:
     # h36m only: train on these subjects' 2D; None = S1, S5, S6, S7, S8. Test subjects (S9, S11)
     # are read at 10 fps like the training split: e.g. unsupervised adaptation to S9's 2D alone.
     subjects: list[str] | None = None
+    # Beyond the paper, sh only: first fit a 2D keypoint adapter (`models.keypoint_adapter`) that
+    # moves the detections to Human3.6M's joint definitions, on the training subjects' pairs of
+    # detected and annotated 2D (2D only, as fine-tuning a detector would); train and infer on
+    # the adapted 2D. Stored in the checkpoint and applied to every input the model lifts.
+    adapt_2d: bool = False
 
 
 @dataclass
@@ -247,6 +252,9 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         (cfg.loss.disc_noise >= 0, "loss.disc_noise must be >= 0"),
         (cfg.model.depth > 1, "model.depth must be > 1"),
         (0 <= cfg.model.dropout < 1, "model.dropout must be in [0, 1)"),
+        (not cfg.data.adapt_2d or (cfg.data.source == "h36m" and cfg.data.input_2d == "sh"),
+         "data.adapt_2d maps Stacked Hourglass detections to Human3.6M's joints: it needs data.source h36m and "
+         "data.input_2d sh"),
         (cfg.data.train_stride >= 1, "data.train_stride must be >= 1"),
         (cfg.data.source != "2d-file" or bool(cfg.data.path_2d), "data.path_2d is required when data.source is 2d-file"),
         (cfg.data.source == "h36m" or cfg.model.scale != "reference", "model.scale 'reference' needs Human3.6M 3D (data.source h36m)"),

@@ -99,6 +99,9 @@ def export_model(state: dict, fmt: str, out: str | Path, fuse: bool = True, opse
     "torchscript") to `out`, atomically, with `export_metadata(state)`. Returns `out`."""
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
+    if state.get("adapter_2d") is not None:
+        raise InputError(f"{source}: this model moves its input through a 2D keypoint adapter (data.adapt_2d) that "
+                         f"an exported graph would leave out; export supports models without one")
     return write_export(model_from_state(state, source), fmt, out, export_metadata(state), fuse, opset)
 
 

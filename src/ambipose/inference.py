@@ -19,6 +19,7 @@ from .data.normalization import normalise, universal_constant
 from .errors import InputError
 from .models.checkpoint import load_checkpoint
 from .models.fuse import fuse_for_inference
+from .models.keypoint_adapter import KeypointAdapter
 from .models.pose_model import PoseModel, upgrade_state_dict
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "ambipose_h36m.pt"
@@ -51,6 +52,10 @@ class PoseLifter:
         # BatchNorm folded into the Linear layers: same outputs, fewer kernels (docs/performance.md).
         self.model = fuse_for_inference(self.model).to(self.device)
         self.normalisation = dict(state["normalisation"])
+        # Trained on detections moved to Human3.6M's joints (data.adapt_2d): move every input alike.
+        self.adapter = (KeypointAdapter.from_state(state["adapter_2d"], source).to(torch.float32)
+                        if state.get("adapter_2d") is not None else None)
+        self.adapter_meta = dict(state["adapter_2d"].get("meta", {})) if self.adapter is not None else {}
         self.mm_per_unit = float(state.get("mm_per_unit") or 1.0)
         self.source = source
 
@@ -62,15 +67,23 @@ class PoseLifter:
         return cls(load_checkpoint(path), device, str(path))
 
     @property
+    def adapter_detector(self) -> str | None:
+        """The detector whose keypoints the model's 2D adapter was fitted for ("sh"), or None."""
+        return None if self.adapter is None else str(self.adapter_meta.get("detector", "unknown"))
+
+    @property
     def depth(self) -> float:
         return float(self.normalisation["depth"])
 
     def normalise(self, poses_2d: np.ndarray, constant: float | None = None) -> np.ndarray:
-        """Pixels (T, 17, 2) -> normalised (T, 17, 2) as at training time.
+        """Pixels (T, 17, 2) -> normalised (T, 17, 2) as at training time (through the model's 2D
+        keypoint adapter first, if it has one).
 
         For universal normalisation `constant` defaults to the training data's; for footage from
         another camera pass `adapt_constant(poses_2d)` (what `ambipose lift` does by default).
         """
+        if self.adapter is not None:
+            poses_2d = self.adapter.adapt(poses_2d)
         mode = self.normalisation["mode"]
         c = constant if constant is not None else self.normalisation.get("constant")
         return normalise(poses_2d, mode, c, self.depth)
@@ -78,6 +91,8 @@ class PoseLifter:
     def adapt_constant(self, poses_2d: np.ndarray) -> float:
         """Universal constant for new footage: the dataset-wide rule (mean head-root = 1/D) applied
         to this input, so camera distance and resolution of the new footage do not matter."""
+        if self.adapter is not None:
+            poses_2d = self.adapter.adapt(poses_2d)
         try:
             return universal_constant(poses_2d, self.depth)
         except ValueError:

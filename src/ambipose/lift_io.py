@@ -83,6 +83,11 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     if image_size is not None and (len(image_size) != 2 or min(image_size) <= 0):
         raise InputError(f"image size must be two positive numbers (width, height), got {image_size}")
     pixels = prepare_pixels(kp, image_size, aspect)
+    adapted_for = lifter.adapter_detector
+    if adapted_for is not None and kp.layout != "h36m17":
+        warnings.warn(f"{kp.source}: this model moves its input by a 2D keypoint adapter fitted for {adapted_for!r} "
+                      f"detections (data.adapt_2d), but these are {kp.layout} keypoints: expect the adapter's offsets "
+                      f"to be wrong for them (use a model trained without data.adapt_2d)", stacklevel=2)
     if smooth:
         from .data.filters import savgol_smooth
 
@@ -111,7 +116,7 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     meta = {
         "source": kp.source, "source_layout": kp.layout, "input_units": kp.units,
         "image_size": list(image_size or kp.image_size or []) or None, "fps": kp.fps,
-        "checkpoint": lifter.source, "normalisation": mode, "smoothing_window": smooth, "skeleton_fit": skeleton,
+        "checkpoint": lifter.source, "keypoint_adapter": adapted_for, "normalisation": mode, "smoothing_window": smooth, "skeleton_fit": skeleton,
         "skeleton_fit_effect": fit_report,
         "normalisation_constant": c if c is not None else lifter.normalisation.get("constant"),
         "mm_per_unit": lifter.mm_per_unit, "units_3d": "mm", "frame_3d": FRAME_NOTE,

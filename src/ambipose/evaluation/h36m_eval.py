@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..data.h36m import load_h36m
@@ -26,6 +28,10 @@ def evaluate_checkpoint(lifter, input_2d: str, protocol: str, stride: int = 1, p
         from ..data.filters import savgol_smooth
 
         seqs = [_strided(s, savgol_smooth(s.poses_2d, smooth), stride) for s in seqs]
+    if lifter.adapter is not None and input_2d != lifter.adapter_detector:
+        warnings.warn(f"{lifter.source}: this model moves its input by a 2D keypoint adapter fitted for "
+                      f"{lifter.adapter_detector!r} detections (data.adapt_2d); on {input_2d} 2D it moves those points "
+                      f"by the same offsets", stacklevel=2)
     needs_ref = lifter.cfg.model.scale == "reference"
     # The universal constant of the *training* 2D (same detector), stored in the checkpoint; the
     # reference-scale ceiling uses it too.
@@ -41,7 +47,7 @@ def evaluate_checkpoint(lifter, input_2d: str, protocol: str, stride: int = 1, p
         return fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton)
 
     out = evaluate_sequences(predict, seqs, protocol, lifter.mm_per_unit, progress)
-    out.update({"input_2d": input_2d, "stride": stride, "model": lifter.source,
+    out.update({"input_2d": input_2d, "stride": stride, "model": lifter.source, "keypoint_adapter": lifter.adapter_detector,
                 "uses_3d_at_test": needs_ref, "smoothing_window": smooth, "skeleton_fit": skeleton})
     return out
 

@@ -51,6 +51,6 @@ def compact_checkpoint(src: str | Path, dst: str | Path, provenance: dict[str, A
     normalisation, global scale and a free-form `provenance` record; no optimiser state."""
     st = load_checkpoint(src)
     model = {k: (v.half() if v.is_floating_point() else v) for k, v in st["model"].items()}
-    keep = {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "epoch", "step", "seconds") if k in st}
+    keep = {k: st[k] for k in ("config", "normalisation", "mm_per_unit", "epoch", "step", "seconds", "adapter_2d") if k in st}
     save_checkpoint(dst, {**keep, "model": model, "provenance": provenance or {}})
     return Path(dst)

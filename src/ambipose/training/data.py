@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -11,6 +11,7 @@ from ..data.normalization import normalise, reference_scale, universal_constant
 from ..data.rotation import tilted_up
 from ..data.sampler import PoseFrames
 from ..data.skeleton import head_root_length, root_centre
+from ..models.keypoint_adapter import KeypointAdapter, fit_keypoint_adapter
 
 # Mean head-root length of the Human3.6M training subjects (`ambipose data-stats`), used to give
 # metric units to models trained without any 3D (the average adult's torso-plus-head size).
@@ -23,9 +24,12 @@ class TrainingData:
     normalisation: dict  # {"mode", "constant" (pixels or None), "depth"}
     head_root_mm: float  # mean ground-truth head-root length (mm) of these subjects, or the reference
     description: str
+    adapter_2d: dict | None = None  # `KeypointAdapter.to_state()` when data.adapt_2d (checkpoints carry it)
 
 
-def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
+def prepare_training_data(cfg: ExperimentConfig, adapter_2d: dict | None = None, progress: bool = True) -> TrainingData:
+    """The training frames of `cfg.data`, normalised. With data.adapt_2d the detections are moved
+    by a keypoint adapter first: `adapter_2d` (a stored one, e.g. when resuming) or one fitted here."""
     d, depth = cfg.data, cfg.model.depth
     if d.source == "h36m":
         from ..data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, load_h36m
@@ -37,6 +41,10 @@ def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
                 if train else [])
         seqs += (load_h36m("test", d.input_2d, subjects=tuple(test), cameras=tuple(d.cameras), stride=5 * d.train_stride)
                  if test else [])
+        if d.adapt_2d:
+            adapter_2d = adapter_2d or _fit_sh_adapter(cfg, progress)
+            adapter = KeypointAdapter.from_state(adapter_2d)
+            seqs = [replace(s, poses_2d=adapter.adapt(s.poses_2d)) for s in seqs]
         poses_2d_px = [s.poses_2d for s in seqs]
         poses_3d = [root_centre(s.poses_3d) for s in seqs]
         # The universal constant always comes from the full training set, whatever the mode, so
@@ -49,7 +57,7 @@ def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
                                          if s.subject in TRAIN_SUBJECTS]).mean())
                    if train else REFERENCE_HEAD_ROOT_MM)
         up = [s.meta["world_up"] for s in seqs]
-        desc = f"Human3.6M {','.join(wanted)}, {d.input_2d} 2D, {len(seqs)} videos"
+        desc = f"Human3.6M {','.join(wanted)}, {d.input_2d}{' (adapted)' if d.adapt_2d else ''} 2D, {len(seqs)} videos"
     elif d.source == "3dhp":
         from ..data.mpi3dhp import load_3dhp_train_2d
 
@@ -72,4 +80,25 @@ def prepare_training_data(cfg: ExperimentConfig) -> TrainingData:
     x = [normalise(p, d.normalisation, norm_constant, depth) for p in poses_2d_px]
     frames = PoseFrames.from_sequences(x, poses_3d, sref, up)
     return TrainingData(frames, {"mode": d.normalisation, "constant": norm_constant, "depth": depth},
-                        head_mm, desc)
+                        head_mm, desc, adapter_2d if d.adapt_2d else None)
+
+
+def _fit_sh_adapter(cfg: ExperimentConfig, progress: bool) -> dict:
+    """Fit the SH -> Human3.6M adapter on this run's training subjects (S1, S5, S6, S7, S8 or those
+    of data.subjects among them; never S9/S11, whose 2D annotations are test data), cameras and
+    stride: their detections against their annotated 2D (the 3D projected through the camera)."""
+    from ..data.h36m import TRAIN_SUBJECTS, load_h36m
+
+    d = cfg.data
+    subjects = tuple(s for s in (d.subjects or TRAIN_SUBJECTS) if s in TRAIN_SUBJECTS) or TRAIN_SUBJECTS
+    kw = {"subjects": subjects, "cameras": tuple(d.cameras), "stride": d.train_stride}
+    det = load_h36m("train", "sh", **kw)
+    keys = {(s.subject, s.action, s.camera) for s in det}
+    ann = {(s.subject, s.action, s.camera): s.poses_2d for s in load_h36m("train", "gt", **kw)
+           if (s.subject, s.action, s.camera) in keys}
+    adapter, record = fit_keypoint_adapter([s.poses_2d for s in det], [ann[(s.subject, s.action, s.camera)] for s in det],
+                                           seed=cfg.train.seed, progress=progress)
+    if progress:
+        print(f"2D keypoint adapter (SH -> Human3.6M joints) on {record['frames']} frames of {','.join(subjects)}: "
+              f"root-relative error {record['px_error_before']:.1f} -> {record['px_error_after']:.1f} px", flush=True)
+    return adapter.to_state({"detector": "sh", "subjects": list(subjects), **record})

@@ -72,7 +72,10 @@ class Trainer:
         if t.threads:
             torch.set_num_threads(t.threads)
         torch.manual_seed(t.seed)
-        self.data = data or prepare_training_data(cfg)
+        # A run folder with last.pt is being resumed (run_training clears it otherwise): keep the
+        # 2D adapter its frames were adapted with instead of fitting a new one.
+        stored = load_checkpoint(self.last_path).get("adapter_2d") if cfg.data.adapt_2d and self.last_path.exists() else None
+        self.data = data or prepare_training_data(cfg, adapter_2d=stored, progress=progress and rank == 0)
         self.frames = self.data.frames.to(self.device)
         self.k = cfg.loss.tmc_offset
         self.sampler = PairSampler(self.data.frames, self.k)
@@ -118,6 +121,7 @@ class Trainer:
             "normalisation": self.data.normalisation,
             "mm_per_unit": self.mm_per_unit(),
             "model": self.final_model.state_dict(),  # what inference loads (the EMA weights if on)
+            **self._adapter_entry(),
             "live_model": self.model.state_dict(),
             "disc": None if self.disc is None else self.disc.state_dict(),
             "optim": {k: o.state_dict() for k, o in self.opts.items()},
@@ -134,7 +138,10 @@ class Trainer:
         """What `model.pt` (and `best.pt`) hold: `state()` without optimiser, RNG or live weights."""
         return {"config": self.cfg.to_dict(), "normalisation": self.data.normalisation,
                 "mm_per_unit": self.mm_per_unit(), "model": self.final_model.state_dict(),
-                "epoch": self.epoch, "step": self.step, "seconds": self.seconds}
+                "epoch": self.epoch, "step": self.step, "seconds": self.seconds, **self._adapter_entry()}
+
+    def _adapter_entry(self) -> dict:
+        return {"adapter_2d": self.data.adapter_2d} if self.data.adapter_2d is not None else {}
 
     def resume(self) -> bool:
         if not self.last_path.exists():
