@@ -74,8 +74,10 @@ class Trainer:
         torch.manual_seed(t.seed)
         # A run folder with last.pt is being resumed (run_training clears it otherwise): keep the
         # 2D adapter its frames were adapted with instead of fitting a new one.
-        stored = load_checkpoint(self.last_path).get("adapter_2d") if cfg.data.adapt_2d and self.last_path.exists() else None
-        self.data = data or prepare_training_data(cfg, adapter_2d=stored, progress=progress and rank == 0)
+        if data is None:
+            stored = load_checkpoint(self.last_path).get("adapter_2d") if cfg.data.adapt_2d and self.last_path.exists() else None
+            data = prepare_training_data(cfg, adapter_2d=stored, progress=progress and rank == 0)
+        self.data = data
         self.frames = self.data.frames.to(self.device)
         self.k = cfg.loss.tmc_offset
         self.sampler = PairSampler(self.data.frames, self.k)
