@@ -125,6 +125,26 @@ def test_a_model_trained_on_adapted_detections_carries_and_applies_its_adapter(h
     coco = np.concatenate([raw, raw[:, :3] + 5.0], axis=1)[:, :17]  # any 17 points, read as COCO
     with pytest.warns(UserWarning, match="adapter fitted for 'sh'"):
         lift_keypoints(lifter, keypoints_from_array(coco, layout="coco17"), progress=False)
+    # Another model can borrow the adapter (evaluate / lift --keypoint-adapter): the shipped GT-trained one.
+    from ambipose.cli import main
+    from ambipose.inference import DEFAULT_CHECKPOINT
+
+    borrowed = PoseLifter.from_checkpoint(None)
+    borrowed.use_keypoint_adapter(final)
+    np.testing.assert_allclose(borrowed.lift(raw).poses_3d_units,
+                               PoseLifter.from_checkpoint(None).lift(adapted).poses_3d_units, atol=1e-5)
+    with pytest.raises(InputError, match="no 2D keypoint adapter"):
+        borrowed.use_keypoint_adapter(DEFAULT_CHECKPOINT)
+    np.save(tmp_path / "sh.npy", raw)
+    assert main(["lift", str(tmp_path / "sh.npy"), "--layout", "h36m17", "--keypoint-adapter", str(final),
+                 "--out", str(tmp_path / "sh_3d.json"), "--quiet"]) == 0
+    import json
+
+    meta = json.loads((tmp_path / "sh_3d.json").read_text())["meta"]
+    assert meta["keypoint_adapter"] == "sh" and meta["keypoint_adapter_from"] == str(final)
+    assert main(["lift", str(tmp_path / "sh.npy"), "--layout", "h36m17", "--keypoint-adapter", str(DEFAULT_CHECKPOINT),
+                 "--out", str(tmp_path / "x.json"), "--quiet"]) == 2
+    assert main(["evaluate", "--baseline", "zero-depth", "--keypoint-adapter", str(final)]) == 2
     # Resuming keeps the stored adapter: nothing is fitted again.
     monkeypatch.setattr(training_data, "fit_keypoint_adapter", lambda *a, **k: pytest.fail("adapter refitted"))
     longer = run_training(_tiny_adapted_config(epochs=2), tmp_path, resume=True, progress=False)

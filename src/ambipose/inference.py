@@ -53,9 +53,10 @@ class PoseLifter:
         self.model = fuse_for_inference(self.model).to(self.device)
         self.normalisation = dict(state["normalisation"])
         # Trained on detections moved to Human3.6M's joints (data.adapt_2d): move every input alike.
-        self.adapter = (KeypointAdapter.from_state(state["adapter_2d"], source).to(torch.float32)
-                        if state.get("adapter_2d") is not None else None)
-        self.adapter_meta = dict(state["adapter_2d"].get("meta", {})) if self.adapter is not None else {}
+        self.adapter: KeypointAdapter | None = None
+        self.adapter_meta: dict = {}
+        if state.get("adapter_2d") is not None:
+            self._set_adapter(state["adapter_2d"], source)
         self.mm_per_unit = float(state.get("mm_per_unit") or 1.0)
         self.source = source
 
@@ -65,6 +66,20 @@ class PoseLifter:
         if path == DEFAULT_CHECKPOINT and not path.exists():
             raise InputError(f"{path}: the shipped checkpoint is missing from this installation")
         return cls(load_checkpoint(path), device, str(path))
+
+    def _set_adapter(self, entry: dict, source: str) -> None:
+        self.adapter = KeypointAdapter.from_state(entry, source).to(torch.float32)
+        self.adapter_meta = dict(entry.get("meta", {}))
+
+    def use_keypoint_adapter(self, path: str | Path) -> None:
+        """Move every input through the 2D keypoint adapter stored in another checkpoint (one trained
+        with data.adapt_2d), e.g. to give a GT-trained model Stacked Hourglass detections moved to
+        Human3.6M's joints. Replaces this model's own adapter, if any."""
+        entry = load_checkpoint(path).get("adapter_2d")
+        if entry is None:
+            raise InputError(f"{path}: no 2D keypoint adapter in this checkpoint (one trained with data.adapt_2d has one)")
+        self._set_adapter(entry, str(path))
+        self.adapter_meta["from"] = str(path)
 
     @property
     def adapter_detector(self) -> str | None:

@@ -87,7 +87,7 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     if adapted_for is not None and kp.layout != "h36m17":
         warnings.warn(f"{kp.source}: this model moves its input by a 2D keypoint adapter fitted for {adapted_for!r} "
                       f"detections (data.adapt_2d), but these are {kp.layout} keypoints: expect the adapter's offsets "
-                      f"to be wrong for them (use a model trained without data.adapt_2d)", stacklevel=2)
+                      f"to be wrong for them (drop --keypoint-adapter, or use a model trained without data.adapt_2d)", stacklevel=2)
     if smooth:
         from .data.filters import savgol_smooth
 
@@ -116,7 +116,8 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     meta = {
         "source": kp.source, "source_layout": kp.layout, "input_units": kp.units,
         "image_size": list(image_size or kp.image_size or []) or None, "fps": kp.fps,
-        "checkpoint": lifter.source, "keypoint_adapter": adapted_for, "normalisation": mode, "smoothing_window": smooth, "skeleton_fit": skeleton,
+        "checkpoint": lifter.source, "keypoint_adapter": adapted_for,
+        "keypoint_adapter_from": lifter.adapter_meta.get("from"), "normalisation": mode, "smoothing_window": smooth, "skeleton_fit": skeleton,
         "skeleton_fit_effect": fit_report,
         "normalisation_constant": c if c is not None else lifter.normalisation.get("constant"),
         "mm_per_unit": lifter.mm_per_unit, "units_3d": "mm", "frame_3d": FRAME_NOTE,

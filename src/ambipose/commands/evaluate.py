@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, default=1, help="evaluate every n-th test frame (1 = all 50 fps frames)")
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of each test video's 2D over this many 50 fps frames first (as lift --smooth)")
+    p.add_argument("--keypoint-adapter", default=None, metavar="CHECKPOINT",
+                   help="move the 2D through the keypoint adapter of this checkpoint (one trained with data.adapt_2d) "
+                        "first, e.g. SH detections moved to Human3.6M's joints for a GT-trained model")
     add_skeleton_arguments(p, "each test video")
     p.add_argument("--json", default=None, help="write the full result (per action, all metrics) here")
     p.add_argument("--device", default="auto")
@@ -41,13 +44,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--stride must be >= 1")
     if args.dataset == "3dhp":
         return _evaluate_3dhp(args)
-    if args.baseline and args.fit_skeleton:
-        raise InputError("--fit-skeleton refits a model's output; the baselines have none to refit")
+    if args.baseline and (args.fit_skeleton or args.keypoint_adapter):
+        raise InputError("--fit-skeleton and --keypoint-adapter are for a model; the baselines have none")
     if args.baseline:
         result = evaluate_baseline(args.baseline, args.input, args.scale, args.stride)
         title = f"baseline {args.baseline}, {args.input} 2D"
     else:
         lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
+        if args.keypoint_adapter:
+            lifter.use_keypoint_adapter(args.keypoint_adapter)
         result = evaluate_checkpoint(lifter, args.input, args.scale, args.stride, smooth=args.smooth,
                                      skeleton=skeleton_options(args))
         title = f"{args.checkpoint}, {args.input} 2D" + (", one skeleton per video" if args.fit_skeleton else "")
@@ -69,6 +74,8 @@ def _evaluate_3dhp(args: argparse.Namespace) -> int:
 
     if args.baseline or not args.checkpoint:
         raise InputError("--dataset 3dhp evaluates a --checkpoint (the trivial baselines are Human3.6M only)")
+    if args.keypoint_adapter:
+        raise InputError("--keypoint-adapter is for Human3.6M's Stacked Hourglass detections, not --dataset 3dhp")
     if not args.root:
         raise InputError("--dataset 3dhp needs --root PATH (see docs/datasets.md)")
     try:

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of the 2D over this many frames (odd, e.g. 9) against detection jitter; off by default")
     add_skeleton_arguments(p, "the track")
+    p.add_argument("--keypoint-adapter", default=None, metavar="CHECKPOINT",
+                   help="move the 2D through the keypoint adapter of this checkpoint (one trained with data.adapt_2d; "
+                        "for that detector's keypoints, e.g. Stacked Hourglass) before lifting")
     p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--device", default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -55,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     skeleton = skeleton_options(args)
     kp = read_keypoints(args.input, format=args.format, layout=args.layout, min_score=args.min_score, track=args.track)
     lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
+    if args.keypoint_adapter:
+        lifter.use_keypoint_adapter(args.keypoint_adapter)
     clip = lift_keypoints(lifter, kp, constant=args.constant, batch_size=args.batch_size, progress=not args.quiet,
                           image_size=tuple(args.image_size) if args.image_size else None, smooth=args.smooth,
                           aspect=args.aspect, skeleton=skeleton)

@@ -48,6 +48,7 @@ def evaluate_checkpoint(lifter, input_2d: str, protocol: str, stride: int = 1, p
 
     out = evaluate_sequences(predict, seqs, protocol, lifter.mm_per_unit, progress)
     out.update({"input_2d": input_2d, "stride": stride, "model": lifter.source, "keypoint_adapter": lifter.adapter_detector,
+                "keypoint_adapter_from": lifter.adapter_meta.get("from"),
                 "uses_3d_at_test": needs_ref, "smoothing_window": smooth, "skeleton_fit": skeleton})
     return out
 
