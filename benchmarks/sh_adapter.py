@@ -29,11 +29,11 @@ import numpy as np
 def main() -> None:
     from ambipose.data.h36m import load_h36m
     from ambipose.data.skeleton import JOINT_NAMES
+    from ambipose.errors import InputError
     from ambipose.evaluation.h36m_eval import evaluate_checkpoint
     from ambipose.inference import PoseLifter
     from ambipose.io import atomic_write_text
-    from ambipose.models.keypoint_adapter import KeypointAdapter, root_relative_error_px
-    from ambipose.models.checkpoint import load_checkpoint
+    from ambipose.models.keypoint_adapter import KeypointAdapter, root_relative_error_px, stored_adapter
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--adapter-from", required=True, help="a checkpoint trained with data.adapt_2d")
@@ -42,15 +42,16 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
-    state = load_checkpoint(args.adapter_from)
-    if state.get("adapter_2d") is None:
-        raise SystemExit(f"{args.adapter_from}: no 2D keypoint adapter in this checkpoint (train with data.adapt_2d)")
-    adapter = KeypointAdapter.from_state(state["adapter_2d"], args.adapter_from)
+    try:
+        entry = stored_adapter(args.adapter_from)
+    except InputError as e:
+        raise SystemExit(str(e)) from None
+    adapter = KeypointAdapter.from_state(entry, args.adapter_from)
     raw = load_h36m("test", "sh", stride=args.stride)
     gt = {s.name: s.poses_2d for s in load_h36m("test", "gt", stride=args.stride)}
     adapted = [replace(s, poses_2d=adapter.adapt(s.poses_2d)) for s in raw]
 
-    out: dict = {"adapter_from": args.adapter_from, "adapter_meta": state["adapter_2d"]["meta"], "stride": args.stride}
+    out: dict = {"adapter_from": args.adapter_from, "adapter_meta": entry["meta"], "stride": args.stride}
     for name, seqs in (("raw", raw), ("adapted", adapted)):
         e = np.concatenate([root_relative_error_px(s.poses_2d, gt[s.name]) for s in seqs])  # (N, 17) px
         out[f"px_error_{name}"] = float(e.mean())

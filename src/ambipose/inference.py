@@ -19,7 +19,7 @@ from .data.normalization import normalise, universal_constant
 from .errors import InputError
 from .models.checkpoint import load_checkpoint
 from .models.fuse import fuse_for_inference
-from .models.keypoint_adapter import KeypointAdapter
+from .models.keypoint_adapter import KeypointAdapter, stored_adapter
 from .models.pose_model import PoseModel, upgrade_state_dict
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "ambipose_h36m.pt"
@@ -75,10 +75,7 @@ class PoseLifter:
         """Move every input through the 2D keypoint adapter stored in another checkpoint (one trained
         with data.adapt_2d), e.g. to give a GT-trained model Stacked Hourglass detections moved to
         Human3.6M's joints. Replaces this model's own adapter, if any."""
-        entry = load_checkpoint(path).get("adapter_2d")
-        if entry is None:
-            raise InputError(f"{path}: no 2D keypoint adapter in this checkpoint (one trained with data.adapt_2d has one)")
-        self._set_adapter(entry, str(path))
+        self._set_adapter(stored_adapter(path), str(path))
         self.adapter_meta["from"] = str(path)
 
     @property

@@ -17,6 +17,7 @@ output is a correction in those units, mapped back to pixels. Input and output (
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -68,6 +69,16 @@ class KeypointAdapter(nn.Module):
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
             raise InputError(f"{source}: unreadable 2D keypoint adapter ({str(e).splitlines()[0][:160] if str(e) else type(e).__name__})") from None
         return adapter.eval()
+
+
+def stored_adapter(checkpoint: str | Path) -> dict:
+    """The `adapter_2d` entry of a checkpoint (one trained with data.adapt_2d); InputError if it has none."""
+    from .checkpoint import load_checkpoint
+
+    entry = load_checkpoint(checkpoint).get("adapter_2d")
+    if entry is None:
+        raise InputError(f"{checkpoint}: no 2D keypoint adapter in this checkpoint (one trained with data.adapt_2d has one)")
+    return entry
 
 
 def _normalise(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

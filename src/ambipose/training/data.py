@@ -93,10 +93,8 @@ def _fit_sh_adapter(cfg: ExperimentConfig, progress: bool) -> dict:
     subjects = tuple(s for s in (d.subjects or TRAIN_SUBJECTS) if s in TRAIN_SUBJECTS) or TRAIN_SUBJECTS
     kw = {"subjects": subjects, "cameras": tuple(d.cameras), "stride": d.train_stride}
     det = load_h36m("train", "sh", **kw)
-    keys = {(s.subject, s.action, s.camera) for s in det}
-    ann = {(s.subject, s.action, s.camera): s.poses_2d for s in load_h36m("train", "gt", **kw)
-           if (s.subject, s.action, s.camera) in keys}
-    adapter, record = fit_keypoint_adapter([s.poses_2d for s in det], [ann[(s.subject, s.action, s.camera)] for s in det],
+    ann = {s.name: s.poses_2d for s in load_h36m("train", "gt", **kw)}  # videos without detections go unused
+    adapter, record = fit_keypoint_adapter([s.poses_2d for s in det], [ann[s.name] for s in det],
                                            seed=cfg.train.seed, progress=progress)
     if progress:
         print(f"2D keypoint adapter (SH -> Human3.6M joints) on {record['frames']} frames of {','.join(subjects)}: "
