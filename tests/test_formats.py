@@ -202,12 +202,24 @@ def test_synthesised_joint_missing_when_one_source_is(tmp_path):
     assert kp.scores[1, H["Thorax"]] == pytest.approx(0.05)
 
 
-def test_joint_never_valid_names_the_joint(tmp_path):
+def test_joint_never_valid_is_marked_absent_at_the_root(tmp_path):
     a = person(17, 22)
     s = np.full(17, 0.9)
     s[C["lank"]] = 0.0
     path = write_json(tmp_path / "never.json", [coco_instance(a, t, s) for t in range(4)])
-    with pytest.raises(InputError, match=r"never.json: joint LAnkle \(from coco17 lank\) is absent"):
+    kp = read_keypoints(path)
+    assert kp.absent == (H["LAnkle"],)
+    assert kp.missing[:, H["LAnkle"]].all() and not kp.missing[:, H["RAnkle"]].any()
+    # the encoding of a hidden joint: the root's 2D, so it normalises to (0, 0)
+    np.testing.assert_array_equal(kp.poses[:, H["LAnkle"]], kp.poses[:, H["Hip"]])
+
+
+def test_root_never_valid_names_the_joint(tmp_path):
+    a = person(17, 22)
+    s = np.full(17, 0.9)
+    s[C["lhip"]] = 0.0
+    path = write_json(tmp_path / "nohip.json", [coco_instance(a, t, s) for t in range(4)])
+    with pytest.raises(InputError, match=r"nohip.json: joint Hip \(from coco17 .*\) is absent .* the hips are needed"):
         read_keypoints(path)
 
 

@@ -150,6 +150,13 @@ class SelfTrainingConfig:
     # skeleton_fit's lateral_weight: None keeps every joint on its 2D ray (clean 2D); a number
     # lets the fit correct the 2D at that cost (detections; `lift --fit-skeleton --lateral`).
     lateral_weight: float | None = None
+    # Beyond the paper (training/augment.py): this share of each batch is a new view of a label,
+    # changed in 3D and projected again (other proportions, joint definitions, camera elevation and
+    # distance), so the model lifts skeletons and cameras Human3.6M lacks; 0 = off.
+    augment: float = 0.0
+    # Of the augmented samples, the share with a pattern of joints hidden (legs, a forearm, the head
+    # points, random ones): they learn to lift partial 2D (`lift` of tracks with absent joints).
+    augment_mask: float = 0.0
 
 
 @dataclass
@@ -227,7 +234,8 @@ def _build(cls: type, raw: dict, where: str) -> Any:
 def _validate(cfg: ExperimentConfig, where: str) -> None:
     checks = [
         (cfg.train.batch_size >= 2, "train.batch_size must be >= 2 (BatchNorm and the KL loss need a batch)"),
-        (cfg.train.epochs >= 1, "train.epochs must be >= 1"),
+        (cfg.train.epochs >= 1 or cfg.self_training.steps > 0,
+         "train.epochs must be >= 1 (0 only for a self-training stage alone, e.g. after --init)"),
         (cfg.train.lifter_steps >= 1, "train.lifter_steps must be >= 1"),
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (0 < cfg.train.lr_decay <= 1, "train.lr_decay must be in (0, 1]"),
@@ -240,6 +248,10 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         (cfg.self_training.rounds >= 1, "self_training.rounds must be >= 1"),
         (cfg.self_training.lr > 0, "self_training.lr must be > 0"),
         (cfg.self_training.batch_size >= 2, "self_training.batch_size must be >= 2 (BatchNorm needs a batch)"),
+        (0 <= cfg.self_training.augment <= 1 and 0 <= cfg.self_training.augment_mask <= 1,
+         "self_training.augment and augment_mask are shares in [0, 1]"),
+        (cfg.self_training.augment == 0 or cfg.self_training.lateral_weight is None,
+         "self_training.augment projects labels on their rays: it needs self_training.lateral_weight null"),
         (cfg.self_training.lateral_weight is None or cfg.self_training.lateral_weight > 0,
          "self_training.lateral_weight must be > 0 (or null: joints stay on their rays)"),
         (cfg.self_training.steps == 0 or cfg.train.objective == "unsupervised",

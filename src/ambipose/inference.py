@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from .config import config_from_dict, migrate_stored_config
-from .data.normalization import normalise, universal_constant
+from .data.normalization import head_root_estimate, normalise, universal_constant
 from .errors import InputError
 from .models.checkpoint import load_checkpoint
 from .models.fuse import fuse_for_inference
@@ -84,6 +84,13 @@ class PoseLifter:
         return None if self.adapter is None else str(self.adapter_meta.get("detector", "unknown"))
 
     @property
+    def lifts_partial_2d(self) -> bool:
+        """Trained with hidden joints (`self_training.augment_mask`): lifts tracks whose joints are
+        absent in every frame (given as the root's 2D) and fills them in 3D."""
+        st = self.cfg.self_training
+        return st.steps > 0 and st.augment > 0 and st.augment_mask > 0
+
+    @property
     def depth(self) -> float:
         return float(self.normalisation["depth"])
 
@@ -100,12 +107,19 @@ class PoseLifter:
         c = constant if constant is not None else self.normalisation.get("constant")
         return normalise(poses_2d, mode, c, self.depth)
 
-    def adapt_constant(self, poses_2d: np.ndarray) -> float:
+    def adapt_constant(self, poses_2d: np.ndarray, absent: tuple[int, ...] = ()) -> float:
         """Universal constant for new footage: the dataset-wide rule (mean head-root = 1/D) applied
-        to this input, so camera distance and resolution of the new footage do not matter."""
+        to this input, so camera distance and resolution of the new footage do not matter. With
+        the Head among the joints `absent` in every frame, its length is estimated from the
+        visible segments (`normalization.head_root_estimate`)."""
         if self.adapter is not None:
             poses_2d = self.adapter.adapt(poses_2d)
         try:
+            if absent:
+                c = head_root_estimate(poses_2d, absent) * self.depth
+                if not c > 0:
+                    raise ValueError("zero size")
+                return c
             return universal_constant(poses_2d, self.depth)
         except ValueError:
             raise InputError("the input's head and hip coincide in every frame: cannot normalise it "

@@ -29,6 +29,7 @@ class LiftedClip:
     scales: np.ndarray  # (T,) per-frame scale s
     missing: np.ndarray  # (T, 17) bool: 2D joints that were absent/low-confidence and filled in
     meta: dict
+    inferred: np.ndarray | None = None  # (T, 17) bool: 3D joints inferred without any 2D (absent in every frame)
 
 
 def prepare_pixels(kp, image_size: tuple[int, int] | None = None, aspect: float | None = None) -> np.ndarray:
@@ -92,9 +93,16 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
         from .data.filters import savgol_smooth
 
         pixels = savgol_smooth(pixels, smooth)
+    absent = tuple(getattr(kp, "absent", ()))
+    if absent:
+        names = ", ".join(JOINT_NAMES[j] for j in absent)
+        if not lifter.lifts_partial_2d:
+            raise InputError(f"{kp.source}: {names} absent or below the confidence threshold in all {len(kp.poses)} frames; "
+                             f"this model ({lifter.source}) was not trained to lift partial 2D (the shipped model is)")
+        warnings.warn(f"{kp.source}: absent in every frame, inferred in 3D from the other joints: {names}", stacklevel=2)
     mode = lifter.normalisation["mode"]
     if constant == "auto" and mode == "universal":
-        c = lifter.adapt_constant(pixels)
+        c = lifter.adapt_constant(pixels, absent)
     elif constant in ("auto", "training"):
         c = None
     else:
@@ -113,6 +121,7 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
         fit_report = {f"{name}_pct": [round(f(res.poses_3d_mm), 2), round(f(poses_mm), 2)]  # [lifted, fitted]
                       for name, f in (("bone_length_variation", bone_length_variation),
                                       ("left_right_asymmetry", left_right_asymmetry))}
+    share = _report_not_a_person(kp.source, res.poses_3d_mm)
     meta = {
         "source": kp.source, "source_layout": kp.layout, "input_units": kp.units,
         "image_size": list(image_size or kp.image_size or []) or None, "fps": kp.fps,
@@ -122,8 +131,32 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
         "normalisation_constant": c if c is not None else lifter.normalisation.get("constant"),
         "mm_per_unit": lifter.mm_per_unit, "units_3d": "mm", "frame_3d": FRAME_NOTE,
         "joint_names": list(JOINT_NAMES), "parents": list(PARENTS),
+        "inferred_joints": [JOINT_NAMES[j] for j in absent],
+        "implausible_frames_pct": round(100.0 * share, 2),
     }
-    return LiftedClip(np.asarray(kp.poses, dtype=np.float32), poses_mm, res.scales, np.asarray(kp.missing, dtype=bool), meta)
+    inferred = np.zeros((len(poses_mm), len(JOINT_NAMES)), dtype=bool)
+    inferred[:, list(absent)] = True
+    return LiftedClip(np.asarray(kp.poses, dtype=np.float32), poses_mm, res.scales, np.asarray(kp.missing, dtype=bool),
+                      meta, inferred)
+
+
+# A frame whose lifted bone proportions are this far from a person's (`proportion_error`) fails
+# the check; `lift` warns when more than `NOT_A_PERSON_SHARE` of the frames fail. Chosen on
+# training-subject, mocap_ood `val` and wild2d lifts (docs/evaluation.md, "Is it a person?").
+PROPORTION_LIMIT = 0.4
+NOT_A_PERSON_SHARE = 0.05
+
+
+def _report_not_a_person(source: str, poses_3d: np.ndarray) -> float:
+    """Share of frames whose lifted 3D (T, 17, 3) does not have a person's proportions; one
+    warning when it is above `NOT_A_PERSON_SHARE`."""
+    from .evaluation.plausibility import proportion_error
+
+    share = float((proportion_error(poses_3d) > PROPORTION_LIMIT).mean())
+    if share > NOT_A_PERSON_SHARE:
+        warnings.warn(f"{source}: {100 * share:.0f} % of the frames do not lift to a person's bone proportions: "
+                      f"is this a person, in the joint layout given (--layout), in this joint order?", stacklevel=3)
+    return share
 
 
 def skeleton_fit_line(meta: dict) -> str | None:
@@ -142,13 +175,15 @@ def write_result(clip: LiftedClip, out: str | Path) -> Path:
     if suffix == ".npz":
         with atomic_path(out) as tmp:
             np.savez_compressed(tmp, poses_3d=clip.poses_3d, poses_2d=clip.poses_2d, scales=clip.scales,
-                                missing=clip.missing, meta=np.array(json.dumps(clip.meta)))
+                                missing=clip.missing, inferred=_inferred(clip), meta=np.array(json.dumps(clip.meta)))
     elif suffix == ".json":
+        inferred = _inferred(clip)
         doc = {"meta": clip.meta, "frames": [
             {"frame": i, "scale": round(float(clip.scales[i]), 5),
              "poses_3d_mm": np.round(clip.poses_3d[i], 2).tolist(),
              "poses_2d": np.round(clip.poses_2d[i], 3).tolist(),
-             "missing_2d": np.nonzero(clip.missing[i])[0].tolist()} for i in range(len(clip.poses_3d))]}
+             "missing_2d": np.nonzero(clip.missing[i])[0].tolist(),
+             "inferred_3d": np.nonzero(inferred[i])[0].tolist()} for i in range(len(clip.poses_3d))]}
         atomic_write_text(out, json.dumps(doc))
     elif suffix == ".csv":
         cols = ["frame", "scale"] + [f"{n}_{a}_mm" for n in JOINT_NAMES for a in "xyz"]
@@ -161,6 +196,10 @@ def write_result(clip: LiftedClip, out: str | Path) -> Path:
     return out
 
 
+def _inferred(clip: LiftedClip) -> np.ndarray:
+    return clip.inferred if clip.inferred is not None else np.zeros(clip.missing.shape, dtype=bool)
+
+
 def read_result(path: str | Path) -> LiftedClip:
     """Read a result written by `write_result` (.npz or .json)."""
     path = Path(path)
@@ -170,12 +209,16 @@ def read_result(path: str | Path) -> LiftedClip:
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as d:
                 meta = json.loads(str(d["meta"]))
-                clip = LiftedClip(d["poses_2d"], d["poses_3d"], d["scales"], d["missing"], meta)
+                clip = LiftedClip(d["poses_2d"], d["poses_3d"], d["scales"], d["missing"], meta,
+                                  d["inferred"] if "inferred" in d.files else None)
         elif path.suffix.lower() == ".json":
             doc = json.loads(path.read_text())
             fr = doc["frames"]
             clip = LiftedClip(np.array([f["poses_2d"] for f in fr], np.float32), np.array([f["poses_3d_mm"] for f in fr], np.float32),
                               np.array([f["scale"] for f in fr], np.float32), np.zeros((len(fr), 17), bool), doc["meta"])
+            clip.inferred = np.zeros((len(fr), 17), bool)
+            for i, f in enumerate(fr):
+                clip.inferred[i, f.get("inferred_3d", [])] = True
         else:
             raise InputError(f"{path}: not an ambipose result (.npz or .json from `ambipose lift`)")
     except InputError:

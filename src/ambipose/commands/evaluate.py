@@ -12,13 +12,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="model file (runs/<name>/model.pt or last.pt)")
     src.add_argument("--baseline", choices=["zero-depth", "mean-pose"], help="evaluate a trivial floor instead")
-    p.add_argument("--dataset", choices=["h36m", "3dhp"], default="h36m", help="test set (3dhp needs --root)")
-    p.add_argument("--root", default=None, help="3dhp: folder holding mpi_inf_3dhp_test_set/TS1..TS6 (or TS1..TS6 itself)")
+    p.add_argument("--dataset", choices=["h36m", "3dhp", "mocap"], default="h36m",
+                   help="test set: h36m (S9/S11), 3dhp (needs --root), mocap (motion capture that is not Human3.6M, "
+                        "default <data>/mocap_ood, projected by its protocol; docs/evaluation.md)")
+    p.add_argument("--root", default=None, help="3dhp: folder holding mpi_inf_3dhp_test_set/TS1..TS6 (or TS1..TS6 itself); "
+                                               "mocap: a folder (or npz) in the mocap_ood format")
+    p.add_argument("--split", choices=["val", "test", "all"], default="test",
+                   help="mocap: the clips to score (choose on val, report test)")
+    p.add_argument("--cameras", choices=["s9", "varied"], default="s9",
+                   help="mocap: the four S9 cameras (the protocol) or eight cameras of other heights, distances "
+                        "and focal lengths")
     p.add_argument("--pck-joints", choices=["official", "all"], default="official", help="3dhp: joints scored by PCK/AUC")
     p.add_argument("--input", choices=["gt", "sh"], default="gt", help="2D input: projected ground truth or Stacked Hourglass")
     p.add_argument("--scale", choices=["global", "per-frame-gt", "authors"], default="global",
                    help="scale protocol (see docs/evaluation.md): global (headline, no test 3D), per-frame-gt, authors")
-    p.add_argument("--stride", type=int, default=1, help="evaluate every n-th test frame (1 = all 50 fps frames)")
+    p.add_argument("--stride", type=int, default=None,
+                   help="evaluate every n-th test frame (default: 1 = all 50 fps frames; mocap: 2, its protocol)")
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of each test video's 2D over this many 50 fps frames first (as lift --smooth)")
     p.add_argument("--keypoint-adapter", default=None, metavar="CHECKPOINT",
@@ -40,8 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from ..io import atomic_write_text
     from ..settings import pick_device
 
-    if args.stride < 1:
+    if args.stride is not None and args.stride < 1:
         raise InputError("--stride must be >= 1")
+    if args.dataset == "mocap":
+        return _evaluate_mocap(args)
+    args.stride = args.stride or 1
     if args.dataset == "3dhp":
         return _evaluate_3dhp(args)
     if args.baseline and (args.fit_skeleton or args.keypoint_adapter):
@@ -96,6 +108,49 @@ def _evaluate_3dhp(args: argparse.Namespace) -> int:
     result["model"] = args.checkpoint
     result["skeleton_fit"] = skeleton
     print(format_3dhp_table(result))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _evaluate_mocap(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from ..data.mocap import DEFAULT_STRIDE, load_mocap
+    from ..errors import InputError
+    from ..evaluation.mocap_eval import evaluate_mocap, format_mocap_table, zero_depth
+    from ..inference import PoseLifter
+    from ..io import atomic_write_text
+    from ..settings import pick_device
+    from ..skeleton_fit import fit_skeleton
+
+    if args.keypoint_adapter or args.input != "gt" or args.smooth or args.scale != "global":
+        raise InputError("--dataset mocap takes the projected 3D as 2D input under the global scale: "
+                         "--keypoint-adapter, --input sh, --smooth and --scale do not apply")
+    if args.baseline == "mean-pose":
+        raise InputError("--dataset mocap has the zero-depth floor in every result; --baseline mean-pose is Human3.6M only")
+    clips = load_mocap(args.split, args.root)
+    stride = args.stride or DEFAULT_STRIDE
+    skeleton = skeleton_options(args)
+    if args.baseline:
+        mm_per_unit, title = 646.5, "baseline zero-depth"  # Human3.6M's mean head-root length per unit
+
+        def predict(poses_2d: np.ndarray) -> np.ndarray:
+            return zero_depth(poses_2d)
+    else:
+        lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
+        mm_per_unit, title = lifter.mm_per_unit, str(args.checkpoint)
+
+        def predict(poses_2d: np.ndarray) -> np.ndarray:
+            res = lifter.lift(poses_2d, constant=lifter.adapt_constant(poses_2d))  # as `ambipose lift`
+            return res.poses_3d_units if skeleton is None else fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton)
+
+    result = evaluate_mocap(predict, clips, mm_per_unit, args.cameras, stride)
+    result.update({"model": title, "split": args.split, "skeleton_fit": skeleton})
+    print(format_mocap_table(result, f"{title}, mocap {args.split}" + (", one skeleton per view" if skeleton is not None else "")))
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))
         print(f"wrote {args.json}")

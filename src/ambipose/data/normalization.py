@@ -16,7 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .skeleton import ROOT, head_root_length, root_centre
+from .skeleton import HEAD, ROOT, head_root_length, root_centre
 
 DEFAULT_DEPTH = 10.0
 NONE_DIVISOR = 1000.0
@@ -36,6 +36,36 @@ def universal_constant(poses_2d: Iterable[np.ndarray] | np.ndarray, depth: float
     if count == 0 or total <= 0:
         raise ValueError("cannot compute a normalisation constant from no poses")
     return float(total / count * depth)
+
+
+# Mean 2D length of body segments as a share of the mean head-root length, in Human3.6M's
+# ground-truth 2D (training subjects, every 4th frame, all cameras): (joints a, joints b, share),
+# each end the mean of its joints. They size a track whose Head is absent in every frame.
+SEGMENT_SHARES: tuple[tuple[tuple[int, ...], tuple[int, ...], float], ...] = (
+    ((ROOT,), (11, 14), 0.657),  # root -> shoulders' midpoint
+    ((1,), (2,), 0.614), ((4,), (5,), 0.609),  # thighs
+    ((2,), (3,), 0.630), ((5,), (6,), 0.634),  # shins
+    ((11,), (12,), 0.405), ((14,), (15,), 0.399),  # upper arms
+    ((12,), (13,), 0.322), ((15,), (16,), 0.323),  # forearms
+)
+
+
+def head_root_estimate(poses_2d: np.ndarray, absent: Iterable[int] = ()) -> float:
+    """Mean head-root length (pixels) of a track (..., 17, 2): measured where the Head is seen,
+    else estimated from the segments whose joints are all seen (`SEGMENT_SHARES`, a ratio of sums
+    so that long, less foreshortened segments count most)."""
+    absent = set(int(j) for j in absent)
+    p = np.asarray(poses_2d, dtype=np.float64)
+    if HEAD not in absent:
+        return float(head_root_length(p).mean())
+    total, share = 0.0, 0.0
+    for a, b, r in SEGMENT_SHARES:
+        if absent.isdisjoint(a + b):
+            total += float(np.linalg.norm(p[..., list(a), :].mean(-2) - p[..., list(b), :].mean(-2), axis=-1).mean())
+            share += r
+    if share == 0.0:
+        raise ValueError("no body segment is visible to size the pose")
+    return total / share
 
 
 def normalise(poses_2d: np.ndarray, mode: str, constant: float | None = None, depth: float = DEFAULT_DEPTH) -> np.ndarray:

@@ -50,3 +50,20 @@ def plausibility(poses: np.ndarray, seq_index: np.ndarray | None = None) -> dict
 def plausibility_score(signals: dict[str, float]) -> float:
     """One number to rank checkpoints by (lower is better): bone variation plus asymmetry, in %."""
     return signals["bone_cv_pct"] + signals["asymmetry_pct"]
+
+
+# Mean 3D bone lengths (mm, `skeleton.BONES` order) of the Human3.6M training subjects (S1, S5, S6,
+# S7, S8; all frames of the 10 fps training file): the reference proportions of a person.
+REFERENCE_BONES_MM = np.array([134.5, 449.9, 445.9, 134.5, 449.9, 445.9, 239.3, 255.4, 116.3, 115.0,
+                               149.3, 280.4, 249.6, 149.3, 280.4, 249.6])
+
+
+def proportion_error(poses: np.ndarray) -> np.ndarray:
+    """Per frame (T,): mean over the 16 bones of |log(share of the skeleton's length / the
+    reference's share)|, scale-free. People of other builds and skeletons with other joint
+    definitions stay well under 0.35 (docs/evaluation.md); 2D that is not a person in the
+    Human3.6M joint order, lifted, lands far above."""
+    lengths = bone_lengths(np.asarray(poses, np.float64))  # (T, 16)
+    share = lengths / np.maximum(lengths.sum(-1, keepdims=True), 1e-9)
+    ref = REFERENCE_BONES_MM / REFERENCE_BONES_MM.sum()
+    return np.abs(np.log(np.maximum(share, 1e-6) / ref)).mean(-1)

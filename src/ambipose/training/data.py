@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..config import ExperimentConfig
+from ..errors import InputError
 from ..data.normalization import normalise, reference_scale, universal_constant
 from ..data.rotation import tilted_up
 from ..data.sampler import PoseFrames
@@ -71,6 +72,11 @@ def prepare_training_data(cfg: ExperimentConfig, adapter_2d: dict | None = None,
         from ..data.formats import read_keypoints
 
         kp = read_keypoints(d.path_2d)
+        if kp.absent:
+            from ..data.skeleton import JOINT_NAMES
+
+            raise InputError(f"{d.path_2d}: {', '.join(JOINT_NAMES[j] for j in kp.absent)} absent in every frame: "
+                             f"training needs every joint seen at least once")
         up = [tilted_up(cfg.rotation.assumed_tilt_deg)]
         poses_2d_px, poses_3d, sref = [kp.poses.astype(np.float64)], None, None
         constant = universal_constant(poses_2d_px, depth)

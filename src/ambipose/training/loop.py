@@ -28,6 +28,7 @@ from ..models.cycle import Cycle
 from ..models.networks import Discriminator, full_precision, set_compute_dtype
 from ..models.pose_model import PoseModel, with_new_heads
 from ..models.checkpoint import load_checkpoint, save_checkpoint
+from .augment import augment
 from .data import TrainingData, prepare_training_data
 from .self_training import pseudo_labels
 
@@ -338,7 +339,7 @@ class Trainer:
         st, rnd = self.cfg.self_training, self.self_training_rounds + 1
         t0 = time.perf_counter()
         self.model.load_state_dict(self.final_model.state_dict())  # fine-tune what would ship
-        labels = pseudo_labels(self.model, self.frames, st.lateral_weight)  # (N, 17, 3) model units
+        labels, root_depth = pseudo_labels(self.model, self.frames, st.lateral_weight, with_root_depth=True)  # (N, 17, 3), (N,)
         if self.rank == 0:
             print(f"self-training round {rnd}/{st.rounds}: {len(labels)} frames labelled with one skeleton per video "
                   f"in {time.perf_counter() - t0:.0f} s; {st.steps} steps", flush=True)
@@ -356,8 +357,11 @@ class Trainer:
                 if max_steps is not None and self.step >= max_steps:
                     return False
                 idx = self._my_slice(torch.randint(len(labels), (st.batch_size,), generator=self.gen)).to(self.device)
-                pred = self.model(self.frames.poses_2d[idx], None if ref is None else ref[idx])
-                loss = L.joint_dist(pred.float(), labels[idx])
+                x, y = self.frames.poses_2d[idx], labels[idx]
+                if st.augment > 0:
+                    x, y = self._augmented(x, y, root_depth[idx], idx)
+                pred = self.model(x, None if ref is None else ref[idx])
+                loss = L.joint_dist(pred.float(), y)
                 self._optimise(loss, ["self_training"])
                 self.step += 1
                 acc.append(float(loss.detach()))
@@ -380,6 +384,19 @@ class Trainer:
             self._validate(self.epoch, f"self-training round {rnd}")
             save_checkpoint(self.last_path, self.state())
         return True
+
+    def _augmented(self, x: torch.Tensor, y: torch.Tensor, root_depth: torch.Tensor,
+                   idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch with its last `self_training.augment` share replaced by new views of those
+        labels (training/augment.py); the first part stays the training 2D and its labels."""
+        st = self.cfg.self_training
+        a = int(round(st.augment * len(x)))
+        if a == 0:
+            return x, y
+        up = self.frames.up[idx[-a:]] if self.frames.up is not None else torch.tensor(
+            tilted_up(self.cfg.rotation.assumed_tilt_deg), device=x.device).expand(a, 3)
+        xa, ya = augment(y[-a:], root_depth[-a:], up, self.gen, mask_prob=st.augment_mask)
+        return torch.cat([x[:-a], xa.to(x.dtype)]), torch.cat([y[:-a], ya.to(y.dtype)])
 
     @torch.no_grad()
     def diagnostics(self, n: int = 4096) -> dict[str, float]:

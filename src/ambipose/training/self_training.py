@@ -21,10 +21,12 @@ from ..skeleton_fit import fit_skeleton
 
 @torch.no_grad()
 def pseudo_labels(model: PoseModel, frames: PoseFrames, lateral_weight: float | None = None,
-                  batch_size: int = 8192) -> torch.Tensor:
+                  batch_size: int = 8192, with_root_depth: bool = False
+                  ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """The model's lift of every frame, refitted to one skeleton per sequence (`seq_index`).
 
-    Returns (N, 17, 3) root-centred, camera frame, model units, on the frames' device, float32.
+    Returns (N, 17, 3) root-centred, camera frame, model units, on the frames' device, float32;
+    with `with_root_depth` also the root's depth (N,) (where the model put it on the optical axis).
     The model runs in eval mode and fp32 (as inference) and is left in the mode it came in."""
     was = model.training
     model.eval()
@@ -42,4 +44,5 @@ def pseudo_labels(model: PoseModel, frames: PoseFrames, lateral_weight: float | 
     out = np.empty_like(poses)
     for a, b in zip(bounds[:-1], bounds[1:]):
         out[a:b] = fit_skeleton(poses[a:b], root_depth[a:b], lateral_weight=lateral_weight)
-    return torch.from_numpy(out).to(frames.poses_2d.device)
+    labels = torch.from_numpy(out).to(frames.poses_2d.device)
+    return (labels, torch.from_numpy(root_depth).to(labels.device)) if with_root_depth else labels

@@ -234,16 +234,24 @@ _TEMPLATE = r"""<!DOCTYPE html>
     var ox2 = (V2.w - s2 * (bx1 - bx0)) / 2, oy2 = (V2.h - s2 * (by1 - by0)) / 2;
     function to2(p) { return [ox2 + s2 * (p[0] - bx0), oy2 + s2 * (p[1] - by0)]; }
 
+    // Joints absent from the whole 2D track and inferred in 3D (meta.inferred_joints): not drawn
+    // in 2D (their input is a placeholder), dashed grey bones and hollow points in 3D.
+    var INFERRED = ((D.meta || {}).inferred_joints || []);
+    var INF = D.joint_names.map(function (n) { return INFERRED.indexOf(n) >= 0; });
     function drawBones(ctx, pts, order) {
       ctx.lineWidth = 3; ctx.lineCap = "round";
       order.forEach(function (j) {
         var k = PAR[j];
         if (k < 0 || !pts[j] || !pts[k]) return;
-        ctx.strokeStyle = COL[SIDE[j]];
+        var inferred = INF[j] || INF[k];
+        ctx.strokeStyle = inferred ? "#9a9a9a" : COL[SIDE[j]];
+        ctx.setLineDash(inferred ? [5, 4] : []);
         ctx.beginPath(); ctx.moveTo(pts[k][0], pts[k][1]); ctx.lineTo(pts[j][0], pts[j][1]); ctx.stroke();
       });
-      ctx.fillStyle = "#111";
-      pts.forEach(function (q) { if (q) { ctx.beginPath(); ctx.arc(q[0], q[1], 2.5, 0, 2 * Math.PI); ctx.fill(); } });
+      ctx.setLineDash([]);
+      ctx.fillStyle = "#111"; ctx.strokeStyle = "#111"; ctx.lineWidth = 1.2;
+      pts.forEach(function (q, j) { if (q) { ctx.beginPath(); ctx.arc(q[0], q[1], 2.5, 0, 2 * Math.PI);
+        if (INF[j]) ctx.stroke(); else ctx.fill(); } });
     }
     var ALL = PAR.map(function (_, j) { return j; });
 
@@ -264,7 +272,7 @@ _TEMPLATE = r"""<!DOCTYPE html>
         if (im && im.complete && im.naturalWidth) ctx.drawImage(im, a[0], a[1], b[0] - a[0], b[1] - a[1]);
         ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.strokeRect(a[0], a[1], b[0] - a[0], b[1] - a[1]);
       }
-      drawBones(ctx, P2[t].map(function (p) { return ok(p) ? to2(p) : null; }), ALL);
+      drawBones(ctx, P2[t].map(function (p, j) { return ok(p) && !INF[j] ? to2(p) : null; }), ALL);
     }
 
     // ---- 3D view: orbit (yaw about the vertical Y axis, then pitch) + perspective. ----

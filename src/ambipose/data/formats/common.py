@@ -41,6 +41,10 @@ class Keypoints2D:
         units: "pixels" or "normalised".
         source: the path that was read.
         layout: the file's joint layout: "h36m17" | "coco17" | "body25" | "halpe26" | "mediapipe33".
+        absent: joints absent (or below the threshold) in *every* frame, e.g. the legs of an
+            upper-body clip: their rows of `poses` hold the root's 2D (the encoding of a hidden
+            joint for the lifter, `training/augment.py`) and `missing` is True for them
+            throughout. A model trained with hidden joints fills them in 3D (`lift_io`).
     """
 
     poses: np.ndarray
@@ -51,6 +55,7 @@ class Keypoints2D:
     units: str
     source: str
     layout: str
+    absent: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.poses)
@@ -176,12 +181,14 @@ def _finish(p: Path, raw: _Raw, min_score: float, max_missing: float) -> Keypoin
         raise InputError(f"{p}: {100 * frac:.0f}% of the joints are absent or below "
                          f"min_score={min_score:g} (at most {100 * max_missing:.0f}% allowed)")
     never = np.nonzero(missing.all(axis=0))[0]
-    if len(never):
-        j = int(never[0])
-        src = describe_rule(raw.layout, JOINT_MAPS[raw.layout][j])
-        raise InputError(f"{p}: joint {JOINT_NAMES[j]} (from {raw.layout} {src}) is absent or below "
-                         f"min_score={min_score:g} in all {T} frames")
-    _fill_gaps(poses, missing)
+    if ROOT in never:
+        src = describe_rule(raw.layout, JOINT_MAPS[raw.layout][ROOT])
+        raise InputError(f"{p}: joint {JOINT_NAMES[ROOT]} (from {raw.layout} {src}) is absent or below "
+                         f"min_score={min_score:g} in all {T} frames: the hips are needed to place the body")
+    gaps = missing.copy()
+    gaps[:, never] = False  # joints never seen are not interpolated: they get the root's 2D below
+    _fill_gaps(poses, gaps)
+    poses[:, never] = poses[:, ROOT : ROOT + 1]
 
     _report_jumps(p, poses)
     # After filling, every coordinate is finite; missing joints were interpolated from valid ones,
@@ -191,6 +198,7 @@ def _finish(p: Path, raw: _Raw, min_score: float, max_missing: float) -> Keypoin
     return Keypoints2D(
         poses=poses.astype(np.float32), scores=scores, missing=missing,
         image_size=raw.image_size, fps=raw.fps, units=units, source=str(p), layout=raw.layout,
+        absent=tuple(int(j) for j in never),
     )
 
 
