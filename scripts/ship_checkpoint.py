@@ -23,6 +23,8 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("--eval", nargs="*", default=[], help="evaluation JSONs from `ambipose evaluate --json`")
     ap.add_argument("--out", default=str(DEFAULT_CHECKPOINT))
+    ap.add_argument("--command", default=None, help="the training command (default: train --config configs/<name>.yaml)")
+    ap.add_argument("--note", default=None, help="one line on how the run relates to others (e.g. what --init was)")
     args = ap.parse_args()
     st = load_checkpoint(args.model)
     evals = []
@@ -34,7 +36,8 @@ def main() -> None:
     provenance = {
         "trained_from": args.model, "config_name": st["config"]["name"], "steps": st.get("step"),
         "training_minutes": round(float(st.get("seconds", 0.0)) / 60, 1),
-        "training_command": f"ambipose train --config configs/{st['config']['name']}.yaml",
+        "training_command": args.command or f"ambipose train --config configs/{st['config']['name']}.yaml",
+        "note": args.note,
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads visible, torch {torch.__version__}",
         "date": date.today().isoformat(), "data": "Human3.6M S1,S5,S6,S7,S8 (2D only used by the losses; "
         "3D of the training subjects only for the global mm-per-unit constant and the logged "

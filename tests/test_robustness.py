@@ -241,3 +241,45 @@ def test_mocap_benchmark_on_the_shared_clips(h36m, tmp_path, capsys):
     # A trained lifter beats the flat pose off Human3.6M.
     assert r["pa_mpjpe"] < r["zero_depth"]["pa_mpjpe"] and r["pa_mpjpe_limbs"] < r["zero_depth"]["pa_mpjpe_limbs"]
     assert 0 < r["pck"] <= 100 and 0 < r["auc"] < 100
+
+
+def test_detector_noise_moves_joints_but_not_the_root_and_scales_with_the_setting():
+    p, depth, up = _poses(256)
+    x0, y0 = augment(p, depth, up, torch.Generator().manual_seed(4), mask_prob=0.0)
+    x1, y1 = augment(p, depth, up, torch.Generator().manual_seed(4), mask_prob=0.0, noise=0.1)
+    assert torch.equal(y0, y1)  # the target stays clean
+    assert torch.all(x1[:, 0] == 0)
+    d = (x1 - x0)[:, 1:].norm(dim=-1).mean() / (y0[:, 10] - y0[:, 0]).norm(dim=-1).div(depth).mean()
+    assert 0.02 < d < 0.1  # mean displacement: a few per cent of the head-root length
+
+
+def test_init_keeps_the_checkpoint_model_but_may_add_the_correction_head(tmp_path, capsys):
+    from ambipose.commands.train import _init_model_section
+    from ambipose.inference import DEFAULT_CHECKPOINT
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("model:\n  width: 64\n  correct_2d: true\n")
+    model = _init_model_section(str(cfg), str(DEFAULT_CHECKPOINT))
+    assert model["correct_2d"] is True and model["width"] == 512  # the head added, the width kept
+    assert "2D-correction head is added at zero" in capsys.readouterr().out
+    cfg.write_text("model:\n  width: 64\n")
+    assert not _init_model_section(str(cfg), str(DEFAULT_CHECKPOINT)).get("correct_2d")
+
+
+def test_the_correction_head_may_learn_from_augmented_views():
+    ok = config_from_dict({"model": {"correct_2d": True}, "self_training": {"steps": 5, "augment": 0.5}})
+    assert ok.model.correct_2d
+    with pytest.raises(InputError, match="lateral_weight or self_training.augment"):
+        config_from_dict({"model": {"correct_2d": True}, "self_training": {"steps": 5}})
+
+
+def test_a_joint_missing_in_most_frames_is_inferred_not_interpolated(tmp_path):
+    lifter = _partial_model(tmp_path)
+    arr = synthetic_clip(40, seed=13)["poses_2d"].copy()
+    arr[:30, 16] = np.nan  # the right wrist seen in 10 of 40 frames
+    arr[:5, 13] = np.nan  # the left wrist missing in 5: interpolated as before
+    kp = keypoints_from_array(arr, layout="h36m17", name="wrist.npy")
+    assert kp.absent == ()
+    with pytest.warns(UserWarning, match="more than half of the frames, inferred in 3D from the other joints: RWrist$"):
+        res = lift_keypoints(lifter, kp, progress=False)
+    assert res.inferred[:, 16].all() and not res.inferred[:, 13].any()

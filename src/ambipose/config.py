@@ -157,6 +157,9 @@ class SelfTrainingConfig:
     # Of the augmented samples, the share with a pattern of joints hidden (legs, a forearm, the head
     # points, random ones): they learn to lift partial 2D (`lift` of tracks with absent joints).
     augment_mask: float = 0.0
+    # Of the augmented samples' 2D, Gaussian noise (joints but the root) with a standard deviation
+    # per sample uniform in [0, augment_noise] head-root lengths, the target clean: detections.
+    augment_noise: float = 0.0
 
 
 @dataclass
@@ -250,15 +253,17 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         (cfg.self_training.batch_size >= 2, "self_training.batch_size must be >= 2 (BatchNorm needs a batch)"),
         (0 <= cfg.self_training.augment <= 1 and 0 <= cfg.self_training.augment_mask <= 1,
          "self_training.augment and augment_mask are shares in [0, 1]"),
+        (0 <= cfg.self_training.augment_noise <= 0.5, "self_training.augment_noise must be in [0, 0.5] head-root lengths"),
         (cfg.self_training.augment == 0 or cfg.self_training.lateral_weight is None,
          "self_training.augment projects labels on their rays: it needs self_training.lateral_weight null"),
         (cfg.self_training.lateral_weight is None or cfg.self_training.lateral_weight > 0,
          "self_training.lateral_weight must be > 0 (or null: joints stay on their rays)"),
         (cfg.self_training.steps == 0 or cfg.train.objective == "unsupervised",
          "self_training is a stage of unsupervised training"),
-        (not cfg.model.correct_2d or (cfg.self_training.steps > 0 and cfg.self_training.lateral_weight is not None),
+        (not cfg.model.correct_2d or (cfg.self_training.steps > 0 and (
+            cfg.self_training.lateral_weight is not None or cfg.self_training.augment > 0)),
          "model.correct_2d is trained only by the self-training stage: it needs self_training.steps > 0 and a "
-         "self_training.lateral_weight (labels on the input's rays would teach it nothing)"),
+         "self_training.lateral_weight or self_training.augment (labels on the input's rays would teach it nothing)"),
         (cfg.rotation.clip_2d > 0, "rotation.clip_2d must be > 0"),
         (cfg.loss.prior_std > 0, "loss.prior_std must be > 0"),
         (cfg.loss.disc_noise >= 0, "loss.disc_noise must be >= 0"),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.skeleton import JOINT_NAMES, PARENTS
+from .data.skeleton import JOINT_NAMES, PARENTS, ROOT
 from .errors import InputError
 from .io import atomic_path, atomic_write_text
 
@@ -67,6 +67,9 @@ def prepare_pixels(kp, image_size: tuple[int, int] | None = None, aspect: float 
     return kp.poses
 
 
+MOSTLY_MISSING = 0.5  # share of frames: a joint missing in more is inferred, not interpolated
+
+
 def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True,
                    image_size: tuple[int, int] | None = None, smooth: int | None = None,
                    aspect: float | None = None, skeleton: dict | None = None) -> LiftedClip:
@@ -94,12 +97,21 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
 
         pixels = savgol_smooth(pixels, smooth)
     absent = tuple(getattr(kp, "absent", ()))
-    if absent:
-        names = ", ".join(JOINT_NAMES[j] for j in absent)
-        if not lifter.lifts_partial_2d:
-            raise InputError(f"{kp.source}: {names} absent or below the confidence threshold in all {len(kp.poses)} frames; "
-                             f"this model ({lifter.source}) was not trained to lift partial 2D (the shipped model is)")
-        warnings.warn(f"{kp.source}: absent in every frame, inferred in 3D from the other joints: {names}", stacklevel=2)
+    if absent and not lifter.lifts_partial_2d:
+        raise InputError(f"{kp.source}: {', '.join(JOINT_NAMES[j] for j in absent)} absent or below the confidence "
+                         f"threshold in all {len(kp.poses)} frames; this model ({lifter.source}) was not trained to "
+                         f"lift partial 2D (the shipped model is)")
+    if lifter.lifts_partial_2d:
+        # A joint seen in fewer than half of the frames is inferred in 3D throughout rather than
+        # interpolated from the few frames that saw it (often a detector's guesses at the edge).
+        mostly = np.nonzero(np.asarray(kp.missing).mean(0) > MOSTLY_MISSING)[0]
+        absent = tuple(sorted(set(absent) | {int(j) for j in mostly if j != ROOT}))
+        if absent:
+            pixels = pixels.copy()
+            pixels[:, list(absent)] = pixels[:, ROOT : ROOT + 1]  # the hidden-joint encoding
+            warnings.warn(f"{kp.source}: absent or below the confidence threshold in more than half of the frames, "
+                          f"inferred in 3D from the other joints: {', '.join(JOINT_NAMES[j] for j in absent)}",
+                          stacklevel=2)
     mode = lifter.normalisation["mode"]
     if constant == "auto" and mode == "universal":
         c = lifter.adapt_constant(pixels, absent)

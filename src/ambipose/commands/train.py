@@ -58,7 +58,8 @@ def default_run_dir(args: argparse.Namespace, name: str) -> str:
 
 def _init_model_section(config_path: str, init: str) -> dict:
     """Fine-tuning starts from a checkpoint's weights, so its architecture and scale placement are
-    the checkpoint's, whatever the config's model section says (one line names what changed)."""
+    the checkpoint's, whatever the config's model section says (one line names what changed); the
+    one exception is `correct_2d: true`, a head added at zero."""
     import yaml
 
     from ..config import migrate_stored_config
@@ -69,6 +70,10 @@ def _init_model_section(config_path: str, init: str) -> dict:
         mine = (yaml.safe_load(open(config_path)) or {}).get("model") or {}
     except (OSError, yaml.YAMLError, AttributeError):
         mine = {}  # load_config reports a bad file properly
+    if mine.get("correct_2d") and not stored.get("correct_2d"):
+        # A head added at zero (`pose_model.with_new_heads`): the output is unchanged until trained.
+        stored["correct_2d"] = True
+        print(f"model.correct_2d: a 2D-correction head is added at zero to the weights of {init}")
     changed = [f"{k} {stored[k]} (config: {v})" for k, v in sorted(mine.items()) if k in stored and stored[k] != v]
     if changed:
         print(f"model settings from {init}: {', '.join(changed)}")

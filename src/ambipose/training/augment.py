@@ -6,10 +6,10 @@ to one skeleton per video: no 3D ground truth. Here each label is changed *in 3D
 again, so input and target always agree geometrically (the pair a camera would record):
 
 1. proportions: the bone vectors along the kinematic chain are scaled, left and right alike
-   (hip joints 0.45-1.35x as far apart, limbs and torso about +-12 %, shoulders 0.75-1.15x);
-2. joint definitions: the thorax moved to the shoulders' midpoint, the Neck/Nose and Head points
-   slid along the thorax -> head line (nose level, skull centre, head top), as other skeletons
-   and detectors place them;
+   (hip joints 0.45-1.35x as far apart, limbs and torso about +-15 %, shoulders 0.65-1.15x);
+2. joint definitions: the thorax moved to the shoulders' midpoint, the spine slid along the
+   root -> thorax line, the Neck/Nose and Head points slid along the thorax -> head line (nose
+   level, skull centre, head top), as other skeletons and detectors place them;
 3. camera: the pose turned about the world vertical through its root (any azimuth), then about
    the camera's X axis (elevation, other camera heights), and put at 0.75-1.35x its distance
    (a person nearer or further than the clip's normalisation assumed, as when walking towards
@@ -17,7 +17,9 @@ again, so input and target always agree geometrically (the pair a camera would r
    the input: a depth-per-joint lifter can reproduce it;
 4. missing joints: with `mask_prob`, a pattern of joints (both legs below the hips, one leg, one
    forearm, the head points, random ones) is hidden: their input is set to the root (0, 0), the
-   encoding `lift` uses for joints absent from a whole track (`MISSING_VALUE`); the target keeps all 17.
+   encoding `lift` uses for joints absent from a whole track (`MISSING_VALUE`); the target keeps all 17;
+5. detector noise (`noise`): Gaussian 2D noise on the visible joints, its standard deviation per
+   sample uniform in [0, noise] head-root lengths; the target stays the clean 3D.
 
 Poses are root-centred, camera frame (X right, Y down, Z forward), model units.
 """
@@ -38,7 +40,7 @@ _GROUPS = {
     "hips": (1, 4), "thighs": (2, 5), "shins": (3, 6), "spine": (7,), "thorax": (8,), "neck": (9,), "head": (10,),
     "shoulders": (11, 14), "upper_arms": (12, 15), "forearms": (13, 16),
 }
-_RANGES = {"hips": (0.45, 1.35), "shoulders": (0.75, 1.15)}  # others: 1 +- `proportion` (log-uniform)
+_RANGES = {"hips": (0.45, 1.35), "shoulders": (0.65, 1.15)}  # others: 1 +- `proportion` (log-uniform)
 # Missing-joint patterns (joint indices), drawn uniformly when a sample is masked.
 MASK_PATTERNS: tuple[tuple[int, ...], ...] = (
     (2, 3, 5, 6),  # both legs below the hips (upper-body footage)
@@ -86,6 +88,10 @@ def move_definitions(poses: torch.Tensor, gen: torch.Generator, prob: float) -> 
     mid_shoulders = 0.5 * (poses[:, 11] + poses[:, 14])
     out[:, 8] = torch.where(pick(), mid_shoulders, poses[:, 8])
     thorax = out[:, 8]
+    # Spine: anywhere from 0.35 to 0.7 of the way from the root to the thorax (Human3.6M's sits
+    # near 0.48, a BVH chest joint higher).
+    f_spine = _uniform(b, 0.35, 0.7, gen, dev).to(poses.dtype)[:, None]
+    out[:, 7] = torch.where(pick(), poses[:, ROOT] + f_spine * (thorax - poses[:, ROOT]), out[:, 7])
     head_dir = poses[:, 10] - poses[:, 8]
     # Head: from nose level (0.55 of the way) to above the head top (1.1).
     f_head = _uniform(b, 0.55, 1.1, gen, dev).to(poses.dtype)[:, None]
@@ -136,16 +142,30 @@ def mask_joints(x: torch.Tensor, gen: torch.Generator, prob: float) -> tuple[tor
     return x.masked_fill(hidden[..., None], MISSING_VALUE), hidden
 
 
+def detector_noise(x: torch.Tensor, target: torch.Tensor, depth: torch.Tensor, gen: torch.Generator,
+                   noise: float) -> torch.Tensor:
+    """Gaussian 2D noise on every joint but the root, its standard deviation per sample uniform
+    in [0, noise] head-root lengths (of the target, as seen at its depth)."""
+    b = x.shape[0]
+    size = torch.linalg.vector_norm(target[:, 10] - target[:, ROOT], dim=-1) / depth  # (B,) normalised units
+    sd = _uniform(b, 0.0, noise, gen, x.device).to(x.dtype) * size
+    eps = torch.randn(x.shape, generator=gen).to(x.device, x.dtype)
+    eps[:, ROOT] = 0.0
+    return x + sd[:, None, None] * eps
+
+
 def augment(labels: torch.Tensor, root_depth: torch.Tensor, up: torch.Tensor, gen: torch.Generator,
-            proportion: float = 0.12, definition_prob: float = 0.3, elevation_deg: float = 25.0,
-            distance_range: tuple[float, float] = (0.75, 1.35), mask_prob: float = 0.25
+            proportion: float = 0.15, definition_prob: float = 0.3, elevation_deg: float = 25.0,
+            distance_range: tuple[float, float] = (0.75, 1.35), mask_prob: float = 0.25, noise: float = 0.0
             ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pseudo-labels (B, 17, 3) root-centred with their root depths (B,) and world-up vectors
-    (B, 3) -> (normalised 2D input (B, 17, 2), 3D target (B, 17, 3)): module docstring, steps 1-4."""
+    (B, 3) -> (normalised 2D input (B, 17, 2), 3D target (B, 17, 3)): module docstring, steps 1-5."""
     target = scale_proportions(labels, gen, proportion) if proportion > 0 else labels
     target = move_definitions(target, gen, definition_prob) if definition_prob > 0 else target
     target, depth = new_view(target, root_depth, up, gen, elevation_deg, distance_range)
     x = project_view(target, depth)
+    if noise > 0:
+        x = detector_noise(x, target, depth, gen, noise)
     if mask_prob > 0:
         x, _ = mask_joints(x, gen, mask_prob)
     return x, target

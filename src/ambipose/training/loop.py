@@ -395,7 +395,7 @@ class Trainer:
             return x, y
         up = self.frames.up[idx[-a:]] if self.frames.up is not None else torch.tensor(
             tilted_up(self.cfg.rotation.assumed_tilt_deg), device=x.device).expand(a, 3)
-        xa, ya = augment(y[-a:], root_depth[-a:], up, self.gen, mask_prob=st.augment_mask)
+        xa, ya = augment(y[-a:], root_depth[-a:], up, self.gen, mask_prob=st.augment_mask, noise=st.augment_noise)
         return torch.cat([x[:-a], xa.to(x.dtype)]), torch.cat([y[:-a], ya.to(y.dtype)])
 
     @torch.no_grad()
