@@ -12,8 +12,9 @@ Perturbations (all in 3D, camera frame):
 - hips x0.5 / x1.3: the hip joints moved towards / away from the root (mocap_ood's are half as far apart);
 - thorax at the shoulders' midpoint (the COCO, MediaPipe and BODY_25 mappings make it so);
 - head at the skull centre (0.8 of the way from Thorax to Head) / at nose level (0.55);
-- Neck/Nose missing: absent in every frame (a model trained with hidden joints infers it; others
-  get it synthesised 0.42 of the way from Thorax to Head, as `joint_maps` does for layouts without a nose);
+- Neck/Nose missing: absent in every frame (synthesised 0.42 of the way from Thorax to Head, as
+  for detectors without a nose: `lift_io.encode_absent` for a model trained with hidden joints,
+  the same rule for others);
 - all at once: hips x0.5, thorax at the shoulders, head at nose level, Neck/Nose missing;
 - coco17 / mediapipe33 / body25: a source's own keypoints made from the 3D where the source has no
   Human3.6M twin (nose = Human3.6M's Neck/Nose; the ears' midpoint = the skull centre; BODY_25's
@@ -44,6 +45,7 @@ from ambipose.evaluation.metrics import pa_mpjpe, procrustes_align
 from ambipose.evaluation.mocap_eval import LIMB_JOINTS
 from ambipose.inference import DEFAULT_CHECKPOINT, PoseLifter
 from ambipose.io import atomic_write_text
+from ambipose.lift_io import encode_absent
 from ambipose.settings import h36m_root
 
 UPPER = (7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
@@ -113,7 +115,7 @@ def lift_views(lifter: PoseLifter, seqs, cams, change, absent) -> tuple[np.ndarr
         px = cams[s.subject][s.camera].project(gt)
         if absent:
             if hidden:
-                px[:, list(absent)] = px[:, :1]  # the encoding of a joint absent from the track
+                px = encode_absent(px, absent)  # as `lift` encodes joints absent from a track
             else:  # a model without hidden-joint training: the reader's synthesis
                 px[:, 9] = px[:, 8] + NECK_FRACTION * (px[:, 10] - px[:, 8])
                 if set(absent) - {9}:

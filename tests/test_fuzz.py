@@ -309,7 +309,8 @@ def test_corrupt_zip_member_names():
 @given(T=st.integers(1, 12), seed=st.integers(0, 2**32 - 1), p_low=st.floats(0, 0.45))
 def test_filling_property(T, seed, p_low):
     """Valid joints pass through unchanged; low-score joints are linear interpolations in time
-    (nearest valid value at the edges), and are flagged; or InputError if a joint is never valid."""
+    (nearest valid value at the edges), and are flagged; joints never valid are `absent` and sit
+    at the root's 2D; InputError if the root is never valid or too much is missing."""
     rng = np.random.default_rng(seed)
     pts = rng.uniform(0, 900, (T, 17, 2))
     low = rng.uniform(0, 1, (T, 17)) < p_low
@@ -317,14 +318,17 @@ def test_filling_property(T, seed, p_low):
     with tmpdir() as d:
         np.save(d / "x.npy", arr)
         kp = check_read(d / "x.npy")
-    if low.all(axis=0).any() or low.mean() > 0.5:
+    if low[:, 0].all() or low.mean() > 0.5:  # no root to place the body, or too little seen
         assert kp is None
         return
     assert kp is not None
     np.testing.assert_array_equal(kp.missing, low)
     np.testing.assert_allclose(kp.poses[~low], pts[~low], rtol=1e-6)
+    never = np.nonzero(low.all(axis=0))[0]
+    assert kp.absent == tuple(never)
+    np.testing.assert_array_equal(kp.poses[:, never], np.repeat(kp.poses[:, :1], len(never), 1))  # at the root
     t = np.arange(T)
-    for j in range(17):
+    for j in sorted(set(range(17)) - set(never)):
         for c in range(2):
             expected = np.interp(t, t[~low[:, j]], pts[~low[:, j], j, c])
             np.testing.assert_allclose(kp.poses[:, j, c], expected, rtol=1e-5)

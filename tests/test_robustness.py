@@ -255,15 +255,18 @@ def test_detector_noise_moves_joints_but_not_the_root_and_scales_with_the_settin
 
 def test_init_keeps_the_checkpoint_model_but_may_add_the_correction_head(tmp_path, capsys):
     from ambipose.commands.train import _init_model_section
-    from ambipose.inference import DEFAULT_CHECKPOINT
 
+    tr = make_trainer(tmp_path, walking_data())  # a model without the head
+    ckpt = tmp_path / "base.pt"
+    save_checkpoint(ckpt, tr.model_file_state())
+    width = tr.cfg.model.width
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("model:\n  width: 64\n  correct_2d: true\n")
-    model = _init_model_section(str(cfg), str(DEFAULT_CHECKPOINT))
-    assert model["correct_2d"] is True and model["width"] == 512  # the head added, the width kept
+    cfg.write_text(f"model:\n  width: {width + 64}\n  correct_2d: true\n")
+    model = _init_model_section(str(cfg), str(ckpt))
+    assert model["correct_2d"] is True and model["width"] == width  # the head added, the width kept
     assert "2D-correction head is added at zero" in capsys.readouterr().out
-    cfg.write_text("model:\n  width: 64\n")
-    assert not _init_model_section(str(cfg), str(DEFAULT_CHECKPOINT)).get("correct_2d")
+    cfg.write_text(f"model:\n  width: {width + 64}\n")
+    assert not _init_model_section(str(cfg), str(ckpt)).get("correct_2d")
 
 
 def test_the_correction_head_may_learn_from_augmented_views():
@@ -283,3 +286,16 @@ def test_a_joint_missing_in_most_frames_is_inferred_not_interpolated(tmp_path):
     with pytest.warns(UserWarning, match="more than half of the frames, inferred in 3D from the other joints: RWrist$"):
         res = lift_keypoints(lifter, kp, progress=False)
     assert res.inferred[:, 16].all() and not res.inferred[:, 13].any()
+
+
+def test_encode_absent_hides_joints_at_the_root_but_synthesises_a_neck_between_thorax_and_head():
+    from ambipose.data.skeleton import NECK_FRACTION
+    from ambipose.lift_io import encode_absent
+
+    px = synthetic_clip(5, seed=14)["poses_2d"]
+    out = encode_absent(px, (3, 9))
+    assert np.array_equal(out[:, 3], px[:, 0]) and np.array_equal(out[:, 2], px[:, 2])
+    np.testing.assert_allclose(out[:, 9], px[:, 8] + NECK_FRACTION * (px[:, 10] - px[:, 8]))
+    both = encode_absent(px, (9, 10))  # no head to place it against: hidden
+    assert np.array_equal(both[:, 9], px[:, 0]) and np.array_equal(both[:, 10], px[:, 0])
+    assert np.array_equal(px, synthetic_clip(5, seed=14)["poses_2d"])  # the input is not changed

@@ -107,7 +107,8 @@ def test_bad_input_is_refused() -> None:
 
 def test_the_lifters_root_depth_puts_joints_on_their_rays() -> None:
     """LiftResult.root_depth: root-centred output + (0, 0, root_depth) is the camera frame, where
-    every joint lies on the ray of its normalised 2D point (scale on the 3D output)."""
+    every joint lies on the ray of its normalised 2D point, or of the corrected point for a model
+    with the 2D-correction head (scale on the 3D output)."""
     from ambipose.inference import PoseLifter
 
     lifter = PoseLifter.from_checkpoint()
@@ -117,7 +118,14 @@ def test_the_lifters_root_depth_puts_joints_on_their_rays() -> None:
     res = lifter.lift_normalised(x)
     cam = _camera(res.poses_3d_units, res.root_depth)
     assert (cam[..., 2] > 0).all()
-    assert np.allclose(cam[..., :2] / cam[..., 2:], x, atol=1e-5)
+    rays = x
+    if lifter.cfg.model.correct_2d:  # the shipped model moves each joint's 2D first (model.correct_2d)
+        import torch
+
+        with torch.no_grad():
+            rays = x + lifter.model.lifter(torch.from_numpy(x))[1].numpy()
+        assert not np.allclose(rays, x, atol=1e-5)
+    assert np.allclose(cam[..., :2] / cam[..., 2:], rays, atol=1e-5)
 
 
 def test_lift_fit_skeleton_gives_one_skeleton(tmp_path: Path, capsys) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.skeleton import JOINT_NAMES, PARENTS, ROOT
+from .data.skeleton import HEAD, JOINT_NAMES, NECK_FRACTION, NECK_NOSE, PARENTS, ROOT, THORAX
 from .errors import InputError
 from .io import atomic_path, atomic_write_text
 
@@ -68,6 +68,24 @@ def prepare_pixels(kp, image_size: tuple[int, int] | None = None, aspect: float 
 
 
 MOSTLY_MISSING = 0.5  # share of frames: a joint missing in more is inferred, not interpolated
+# Joints that may be inferred when they are missing in most frames: the ends of the limbs and the
+# head points. The torso (hips, spine, thorax, shoulders) places the body: it stays interpolated.
+INFERABLE = frozenset((2, 3, 5, 6, 9, 10, 12, 13, 15, 16))
+
+
+def encode_absent(pixels: np.ndarray, absent: tuple[int, ...]) -> np.ndarray:
+    """The input a model trained with hidden joints expects for joints absent from a track
+    (T, 17, 2) pixels: each at the root's 2D (`training/augment.py`), except a Neck/Nose between
+    a seen Thorax and Head, which is put 0.42 of the way from one to the other as for detectors
+    without a nose (`skeleton.NECK_FRACTION`; the limbs' 3D stays closer than with it hidden,
+    `benchmarks/definitions.py`). Returns a copy."""
+    out = np.array(pixels, copy=True)
+    hidden = list(absent)
+    if NECK_NOSE in hidden and THORAX not in hidden and HEAD not in hidden:
+        hidden.remove(NECK_NOSE)
+        out[:, NECK_NOSE] = out[:, THORAX] + NECK_FRACTION * (out[:, HEAD] - out[:, THORAX])
+    out[:, hidden] = out[:, ROOT : ROOT + 1]
+    return out
 
 
 def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, progress: bool = True,
@@ -102,13 +120,12 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
                          f"threshold in all {len(kp.poses)} frames; this model ({lifter.source}) was not trained to "
                          f"lift partial 2D (the shipped model is)")
     if lifter.lifts_partial_2d:
-        # A joint seen in fewer than half of the frames is inferred in 3D throughout rather than
-        # interpolated from the few frames that saw it (often a detector's guesses at the edge).
+        # A limb or head joint seen in fewer than half of the frames is inferred in 3D throughout
+        # rather than interpolated from the few frames that saw it (often a detector's guesses).
         mostly = np.nonzero(np.asarray(kp.missing).mean(0) > MOSTLY_MISSING)[0]
-        absent = tuple(sorted(set(absent) | {int(j) for j in mostly if j != ROOT}))
+        absent = tuple(sorted(set(absent) | {int(j) for j in mostly if j in INFERABLE}))
         if absent:
-            pixels = pixels.copy()
-            pixels[:, list(absent)] = pixels[:, ROOT : ROOT + 1]  # the hidden-joint encoding
+            pixels = encode_absent(pixels, absent)
             warnings.warn(f"{kp.source}: absent or below the confidence threshold in more than half of the frames, "
                           f"inferred in 3D from the other joints: {', '.join(JOINT_NAMES[j] for j in absent)}",
                           stacklevel=2)
