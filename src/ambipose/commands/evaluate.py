@@ -130,6 +130,8 @@ def _evaluate_mocap(args: argparse.Namespace) -> int:
     if args.keypoint_adapter or args.input != "gt" or args.smooth or args.scale != "global":
         raise InputError("--dataset mocap takes the projected 3D as 2D input under the global scale: "
                          "--keypoint-adapter, --input sh, --smooth and --scale do not apply")
+    if args.baseline and args.fit_skeleton:
+        raise InputError("--fit-skeleton is for a model; the zero-depth floor has none")
     if args.baseline == "mean-pose":
         raise InputError("--dataset mocap has the zero-depth floor in every result; --baseline mean-pose is Human3.6M only")
     clips = load_mocap(args.split, args.root)
