@@ -299,3 +299,12 @@ def test_encode_absent_hides_joints_at_the_root_but_synthesises_a_neck_between_t
     both = encode_absent(px, (9, 10))  # no head to place it against: hidden
     assert np.array_equal(both[:, 9], px[:, 0]) and np.array_equal(both[:, 10], px[:, 0])
     assert np.array_equal(px, synthetic_clip(5, seed=14)["poses_2d"])  # the input is not changed
+
+
+def test_mocap_evaluation_refuses_options_that_do_not_apply(capsys):
+    from ambipose.cli import main
+
+    assert main(["evaluate", "--baseline", "zero-depth", "--dataset", "mocap", "--fit-skeleton"]) == 2
+    assert "--fit-skeleton is for a model" in capsys.readouterr().err
+    assert main(["evaluate", "--checkpoint", "x.pt", "--dataset", "mocap", "--input", "sh"]) == 2
+    assert "--input sh" in capsys.readouterr().err
