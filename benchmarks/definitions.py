@@ -142,13 +142,14 @@ def evaluate(lifter: PoseLifter, seqs, cams) -> dict:
             continue
         r = {"pa_mpjpe_limbs": subset_pa(pred, gt, LIMB_JOINTS), "pa_mpjpe": float(pa_mpjpe(pred, gt).mean()),
              "hidden": hidden}
+        if name == "none":
+            r["pa_mpjpe_upper"] = subset_pa(pred, gt, UPPER)
         if name == "legs missing":
             r["pa_mpjpe_upper"] = subset_pa(pred, gt, UPPER)
             al = procrustes_align(pred, gt)
             r["inferred_legs_error"] = float(np.linalg.norm(al - gt, axis=-1)[:, list(LEGS)].mean())
         out[name] = r
     base = out["none"]
-    base["pa_mpjpe_upper"] = subset_pa(*lift_views(lifter, seqs, cams, IDENTITY, ())[:2], UPPER)
     for r in out.values():
         if "pa_mpjpe_limbs" in r:
             r["limbs_vs_none_pct"] = 100.0 * (r["pa_mpjpe_limbs"] / base["pa_mpjpe_limbs"] - 1.0)

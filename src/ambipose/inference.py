@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from .config import config_from_dict, migrate_stored_config
 from .data.normalization import head_root_estimate, normalise, universal_constant
+from .data.skeleton import HEAD
 from .errors import InputError
 from .models.checkpoint import load_checkpoint
 from .models.fuse import fuse_for_inference
@@ -115,7 +116,7 @@ class PoseLifter:
         if self.adapter is not None:
             poses_2d = self.adapter.adapt(poses_2d)
         try:
-            if absent:
+            if HEAD in absent:
                 c = head_root_estimate(poses_2d, absent) * self.depth
                 if not c > 0:
                     raise ValueError("zero size")

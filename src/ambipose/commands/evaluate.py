@@ -75,6 +75,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _footage_predictor(lifter, skeleton: dict | None):
+    """pixels (T, 17, 2) -> root-centred 3D (T, 17, 3) model units, as `ambipose lift` lifts a
+    video from other cameras than training: the universal rule applied to the video's own 2D,
+    then one skeleton per video when `skeleton` (fit_skeleton keyword arguments) is given."""
+    from ..skeleton_fit import fit_skeleton
+
+    def predict(poses_2d):
+        res = lifter.lift(poses_2d, constant=lifter.adapt_constant(poses_2d))
+        return res.poses_3d_units if skeleton is None else fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton)
+
+    return predict
+
+
 def _evaluate_3dhp(args: argparse.Namespace) -> int:
     import json
 
@@ -99,12 +112,8 @@ def _evaluate_3dhp(args: argparse.Namespace) -> int:
     lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
     sequences = load_3dhp_test(args.root)
 
-    def predict(poses_2d, image_size):
-        # Other cameras than training: the universal rule applied to each test video.
-        res = lifter.lift(poses_2d, constant=lifter.adapt_constant(poses_2d))
-        return res.poses_3d_units if skeleton is None else fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton)
-
-    result = evaluate_3dhp(predict, sequences, args.scale, lifter.mm_per_unit, pck_joints=args.pck_joints)
+    lift = _footage_predictor(lifter, skeleton)
+    result = evaluate_3dhp(lambda poses_2d, image_size: lift(poses_2d), sequences, args.scale, lifter.mm_per_unit, pck_joints=args.pck_joints)
     result["model"] = args.checkpoint
     result["skeleton_fit"] = skeleton
     print(format_3dhp_table(result))
@@ -125,7 +134,6 @@ def _evaluate_mocap(args: argparse.Namespace) -> int:
     from ..inference import PoseLifter
     from ..io import atomic_write_text
     from ..settings import pick_device
-    from ..skeleton_fit import fit_skeleton
 
     if args.keypoint_adapter or args.input != "gt" or args.smooth or args.scale != "global":
         raise InputError("--dataset mocap takes the projected 3D as 2D input under the global scale: "
@@ -145,10 +153,7 @@ def _evaluate_mocap(args: argparse.Namespace) -> int:
     else:
         lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
         mm_per_unit, title = lifter.mm_per_unit, str(args.checkpoint)
-
-        def predict(poses_2d: np.ndarray) -> np.ndarray:
-            res = lifter.lift(poses_2d, constant=lifter.adapt_constant(poses_2d))  # as `ambipose lift`
-            return res.poses_3d_units if skeleton is None else fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton)
+        predict = _footage_predictor(lifter, skeleton)
 
     result = evaluate_mocap(predict, clips, mm_per_unit, args.cameras, stride)
     result.update({"model": title, "split": args.split, "skeleton_fit": skeleton})

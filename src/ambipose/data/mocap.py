@@ -173,8 +173,9 @@ def project_clip(clip: MocapClip, cameras: str = "s9", stride: int = DEFAULT_STR
         raise InputError(f"camera setting must be one of {CAMERA_SETS}, not {cameras!r}")
     if stride < 1:
         raise InputError("stride must be >= 1")
-    world = centred(clip.poses_3d)[::stride]
-    cams = s9_cameras() if cameras == "s9" else varied_cameras(centred(clip.poses_3d))
+    whole = centred(clip.poses_3d)
+    world = whole[::stride]
+    cams = s9_cameras() if cameras == "s9" else varied_cameras(whole)
     out = []
     for cam in cams:
         x_cam = cam.world_to_camera(world, unit_scale=1.0)  # mm

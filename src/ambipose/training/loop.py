@@ -393,8 +393,7 @@ class Trainer:
         a = int(round(st.augment * len(x)))
         if a == 0:
             return x, y
-        up = self.frames.up[idx[-a:]] if self.frames.up is not None else torch.tensor(
-            tilted_up(self.cfg.rotation.assumed_tilt_deg), device=x.device).expand(a, 3)
+        up = self.frames.up[idx[-a:]] if self.frames.up is not None else self._assumed_up(a)
         xa, ya = augment(y[-a:], root_depth[-a:], up, self.gen, mask_prob=st.augment_mask, noise=st.augment_noise)
         return torch.cat([x[:-a], xa.to(x.dtype)]), torch.cat([y[:-a], ya.to(y.dtype)])
 
@@ -509,11 +508,15 @@ class Trainer:
         """(B, 3, 3) for this rank's slice; drawn for the global batch so N processes see what 1 does."""
         r, n = self.cfg.rotation, self.cfg.train.batch_size
         if up is None:
-            up = torch.tensor(tilted_up(r.assumed_tilt_deg), device=self.device).expand(n // self.world_size, 3)
+            up = self._assumed_up(n // self.world_size)
         up_all = up.repeat(self.world_size, 1)  # only the angles are drawn for the global batch
         rot = random_rotation(n, math.radians(r.azimuth_deg), math.radians(r.elevation_deg), math.radians(r.roll_deg),
                               generator=self.gen, device=self.device, up=up_all)
         return self._my_slice(rot)
+
+    def _assumed_up(self, n: int) -> torch.Tensor:
+        """(n, 3) world vertical for frames without a camera (the assumed tilt, `rotation.assumed_tilt_deg`)."""
+        return torch.tensor(tilted_up(self.cfg.rotation.assumed_tilt_deg), device=self.device).expand(n, 3)
 
     def _cycle_losses(self, b: Batch, s_t: torch.Tensor, s_k: torch.Tensor,
                       relative: bool = False) -> tuple[dict[str, torch.Tensor], torch.Tensor, Cycle]:
