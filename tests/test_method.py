@@ -13,6 +13,7 @@ from torch import nn
 
 from ambipose import losses as L
 from ambipose.data.rotation import axis_angle, random_rotation, rotate, tilted_up
+from ambipose.data.skeleton import bone_lengths
 from ambipose.data.sampler import PairSampler, PoseFrames
 from ambipose.evaluation import metrics
 from ambipose.evaluation.protocols import apply_scale_protocol
@@ -93,13 +94,25 @@ def test_static_clip_gives_zero_motion_and_bone_losses():
     assert L.motion_consistency(pose, moved, rotate(pose, rot), rotate(moved, rot), rot).item() < 1e-6
     # ... and an inconsistent one does not.
     assert L.motion_consistency(pose, moved, rotate(pose, rot), rotate(pose, rot), rot).item() > 1e-3
-    assert L.bone_consistency(pose, 1.5 * pose).item() > 0.0
+    # Bones 1.5x as long: each bone vector is off by half its length, and the loss is the mean
+    # Euclidean distance (the authors' code), not its square.
+    half_bones = 0.5 * bone_lengths(pose).mean().item()
+    assert L.bone_consistency(pose, 1.5 * pose).item() == pytest.approx(half_bones, rel=1e-5)
 
 
-def test_kl_is_zero_at_the_prior():
-    s = torch.randn(100_000, generator=torch.Generator().manual_seed(0)) * 0.16 + 0.99
-    assert L.kl_gaussian(s, 0.99, 0.16).item() == pytest.approx(0.0, abs=1e-3)
-    assert L.kl_gaussian(s * 0.5, 0.99, 0.16).item() > 1.0
+def test_kl_is_zero_at_the_prior_and_matches_the_closed_form():
+    z = torch.randn(100_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    z = (z - z.mean()) / z.std()  # exactly mean 0, std 1
+
+    def kl(mean: float, std: float) -> float:
+        return L.kl_gaussian(mean + std * z, 0.99, 0.16).item()
+
+    assert kl(0.99, 0.16) == pytest.approx(0.0, abs=1e-9)
+    # KL(N(0.99, 0.016) || N(0.99, 0.16)) = log 10 + 0.01 / 2 - 0.5: the log term dominates, so a
+    # flipped log (-2.80) or a dropped one (-0.495) is far off.
+    assert kl(0.99, 0.016) == pytest.approx(math.log(10.0) + 0.005 - 0.5, rel=1e-6)
+    # A shifted mean: (0.16 / 0.16) -> log 1 = 0, + (0.16^2 + 0.08^2) / (2 * 0.16^2) - 0.5 = 0.125.
+    assert kl(0.91, 0.16) == pytest.approx(0.125, rel=1e-6)
 
 
 @pytest.mark.parametrize("kcs", [False, True])

@@ -56,6 +56,14 @@ def test_procrustes_never_reflects():
     # Recover the transform: it must be a rotation (det +1).
     u, s, vt = np.linalg.svd(src[0].T @ centred[0])
     assert np.linalg.det(u @ vt) > 0
+    # ...and, given that rotation, the least-squares scale: shrinking or growing the aligned pose
+    # about its centre only adds error (the scale term must take the flipped direction's sign).
+    mu = gt.mean(1, keepdims=True)
+
+    def sq_err(c: float) -> float:
+        return float(((c * (aligned - mu) + mu - gt) ** 2).sum())
+
+    assert sq_err(1.0) < min(sq_err(0.98), sq_err(1.02))
 
 
 def test_constant_offset_errors_mpjpe_pck_auc():

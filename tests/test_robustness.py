@@ -254,7 +254,7 @@ def test_detector_noise_moves_joints_but_not_the_root_and_scales_with_the_settin
 
 
 def test_init_keeps_the_checkpoint_model_but_may_add_the_correction_head(tmp_path, capsys):
-    from ambipose.commands.train import _init_model_section
+    from ambipose.train_options import _init_model_section
 
     tr = make_trainer(tmp_path, walking_data())  # a model without the head
     ckpt = tmp_path / "base.pt"

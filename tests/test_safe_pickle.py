@@ -97,3 +97,88 @@ def test_real_videopose3d_files_still_read(tmp_path):
     d = load_npz_restricted(f)
     np.testing.assert_array_equal(d["positions_2d"].item()["clip"]["custom"][0], pts)
     assert d["metadata"].item() == meta
+
+
+def test_the_unpickler_allowlist_is_exactly_what_array_files_need():
+    """Widening the allowlist is a security change: it must show up here, reviewed."""
+    from ambipose.data import safe_npz
+
+    assert safe_npz._ALLOWED == {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+        ("collections", "OrderedDict"),
+        ("_codecs", "encode"),
+    }
+    assert safe_npz._DTYPE_MODULES == ("numpy.dtypes",)
+
+
+class _Getattr:
+    def __init__(self, obj, name):
+        self.obj, self.name = obj, name
+
+    def __reduce__(self):
+        return (getattr, (self.obj, self.name))
+
+    def __call__(self, *args):  # pickle wants a callable in a REDUCE; this one is never called here
+        raise AssertionError("not to be called")
+
+
+class _Call:
+    """Pickles as a call of whatever `f` unpickles to (a REDUCE whose callable is itself built)."""
+
+    def __init__(self, f, args):
+        self.f, self.args = f, args
+
+    def __reduce__(self):
+        return (self.f, self.args)
+
+
+class _ReduceEx:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce_ex__(self, protocol):
+        return (os.system, (f"touch {self.marker}",))
+
+
+class _Plain:  # a class a copyreg payload rebuilds
+    pass
+
+
+def _sneaky_payloads(marker: Path) -> dict:
+    import copyreg
+    import functools
+
+    return {
+        # ndarray.tofile(marker), reached through getattr: writes any file it names.
+        "getattr chain to tofile": _Call(_Getattr(np.zeros(3), "tofile"), (str(marker),)),
+        "numpy.save": _Call(np.save, (str(marker), np.zeros(3))),
+        "__reduce_ex__": _ReduceEx(marker),
+        "functools.partial": _Call(functools.partial(os.system, f"touch {marker}"), ()),
+        "copyreg._reconstructor": _Call(copyreg._reconstructor, (_Plain, object, None)),
+        "nested object array": np.array([np.array([_ReduceEx(marker)], dtype=object)], dtype=object),
+    }
+
+
+@pytest.mark.parametrize("name", ["getattr chain to tofile", "numpy.save", "__reduce_ex__", "functools.partial",
+                                  "copyreg._reconstructor", "nested object array"])
+def test_payloads_through_allowed_looking_names_are_refused_in_one_line(tmp_path, name, capsys):
+    import pickle
+
+    marker = tmp_path / "pwned.npy"  # np.save would add the suffix
+    evil = _sneaky_payloads(marker)[name]
+    f = _vp3d_custom(tmp_path / "data_2d_custom_evil.npz", evil)
+    with pytest.raises(InputError, match="refused to load") as e:
+        load_npz_restricted(f)
+    assert "\n" not in str(e.value) and not marker.exists()
+    from ambipose.cli import main
+
+    assert main(["lift", str(f), "--out", str(tmp_path / "o.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "refused to load" in err and not marker.exists()
+    if name in ("getattr chain to tofile", "numpy.save"):
+        # The payload is live: Python's own unpickler does write the file.
+        pickle.loads(pickle.dumps(evil))
+        assert marker.exists()

@@ -231,6 +231,8 @@ def test_the_correction_head_survives_fusing_and_inference(tmp_path):
 def test_the_correction_head_needs_a_stage_with_lateral_labels(stage):
     with pytest.raises(InputError, match="correct_2d is trained only by the self-training stage"):
         config_from_dict({"model": {"correct_2d": True}, "self_training": stage})
+    # ...unless the head comes trained with the weights (--init, a stored model): kept, frozen.
+    assert config_from_dict({"model": {"correct_2d": True}, "self_training": stage}, weights_given=True).model.correct_2d
 
 
 @pytest.mark.parametrize("model, loss", [({}, {}), ({"scale": "3d", "disc_kcs": True}, {"disc_noise": 0.01, "scale_relative": True})])

@@ -11,7 +11,6 @@ import torch
 
 from ambipose.config import config_from_dict
 from ambipose.data.sampler import PoseFrames
-from ambipose.losses import kl_gaussian
 from ambipose.models.checkpoint import load_checkpoint
 from ambipose.training.data import TrainingData
 from ambipose.training.loop import Trainer, TrainingDiverged
@@ -118,12 +117,6 @@ def test_chen2019_and_supervised_baselines_step(tmp_path):
     assert sup.disc is None and "loss_sup" in sup.train_step(0)[1]
 
 
-def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
-    s = torch.randn(100000, generator=torch.Generator().manual_seed(0)) * 0.16 + 0.99
-    assert kl_gaussian(s, 0.99, 0.16).item() == pytest.approx(0.0, abs=1e-3)
-    assert kl_gaussian(s * 0.5, 0.99, 0.16).item() > 1.0
-
-
 def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
     data = synthetic_data()
     full = make_trainer(tmp_path / "full", data)
@@ -183,8 +176,9 @@ def test_tiny_end_to_end_train_and_evaluate_on_h36m(h36m, tmp_path):
     res = evaluate_checkpoint(lifter, "gt", "global", sequences=seqs, progress=False)
     assert res["frames"] == sum(len(s) for s in seqs)
     assert {"mpjpe", "pa_mpjpe", "n_mpjpe", "per_action", "scale_protocol"} <= set(res)
-    # An untrained-ish model is bad but finite, and PA-MPJPE <= N-MPJPE-ish <= MPJPE ordering holds on average.
-    assert 0 < res["pa_mpjpe"] <= res["mpjpe"] < 2000
+    # An untrained-ish model is bad but finite; the alignments only remove error (PA: rotation,
+    # scale and translation; N: the scale alone), so PA-MPJPE <= N-MPJPE <= MPJPE on average.
+    assert 0 < res["pa_mpjpe"] <= res["n_mpjpe"] <= res["mpjpe"] < 2000
 
 
 def test_tensorboard_scalars_when_installed(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -86,7 +87,7 @@ def test_scale_plots(tmp_path: Path) -> None:
         plot_scale_over_time({}, tmp_path / "none.png")
 
 
-def test_step_ratio(tmp_path: Path) -> None:
+def test_step_ratio(tmp_path: Path, monkeypatch) -> None:
     res = {
         "1": {"mpjpe": 75.0, "pa_mpjpe": 52.0},
         "2": {"mpjpe": 72.0, "pa_mpjpe": 50.5},
@@ -94,11 +95,21 @@ def test_step_ratio(tmp_path: Path) -> None:
         "8": {"mpjpe": 71.0},  # a missing metric leaves a gap
         "joint": {"mpjpe": 80.0, "pa_mpjpe": 55.0},
     }
+    import ambipose.viz.plots as plots
+
+    figs = []
+    save = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out: figs.append(fig) or save(fig, out))
     assert_png(plot_step_ratio(res, tmp_path / "fig6.png"))
+    ax = figs[-1].axes[0]
+    pa = next(line for line in ax.get_lines() if "PA" in line.get_label())
+    assert np.isnan(pa.get_ydata()[3]) and np.isfinite(np.delete(pa.get_ydata(), 3)).all()  # the gap
+    assert ax.get_yscale() == "linear"  # 49-80 mm: a linear axis
     # Error bars (half the seed range), and a collapsed row hundreds of mm above the rest (log axis).
     res["joint"] = {"mpjpe": 507.0, "pa_mpjpe": 288.0}
     errors = {k: {m: 2.0 for m in v} for k, v in res.items()}
     assert_png(plot_step_ratio(res, tmp_path / "fig6_err.png", errors=errors))
+    assert figs[-1].axes[0].get_yscale() == "log"
 
 
 def test_skeletons(tmp_path: Path, clip: dict) -> None:
@@ -144,10 +155,21 @@ def test_mp4_without_ffmpeg_is_a_clear_error(tmp_path: Path, clip: dict, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 def test_mp4_with_ffmpeg(tmp_path: Path, clip: dict) -> None:
+    if shutil.which("ffmpeg") is None:
+        if os.environ.get("CI") == "true":  # .ci/run installs it: its absence there is a failure
+            pytest.fail("ffmpeg is not installed (.ci/run installs Debian's ffmpeg)")
+        pytest.skip("ffmpeg not installed")
+    # dpi 30 makes an odd frame height (135 px), which H.264's yuv420p cannot take unpadded.
     out = save_animation(clip["poses_2d"][:3], clip["poses_3d"][:3], tmp_path / "a.mp4", dpi=30, progress=False)
-    assert out.stat().st_size > 0
+    import subprocess
+
+    probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                            "stream=nb_read_frames,width,height,codec_name", "-of", "json", str(out)],
+                           capture_output=True, text=True, check=True)
+    stream = json.loads(probe.stdout)["streams"][0]
+    assert stream["codec_name"] == "h264" and int(stream["nb_read_frames"]) == 3
+    assert stream["height"] % 2 == 0 and stream["width"] % 2 == 0
 
 
 def test_animation_bad_input(tmp_path: Path, clip: dict) -> None:

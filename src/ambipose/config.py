@@ -234,7 +234,7 @@ def _build(cls: type, raw: dict, where: str) -> Any:
     return cls(**kwargs)
 
 
-def _validate(cfg: ExperimentConfig, where: str) -> None:
+def _validate(cfg: ExperimentConfig, where: str, weights_given: bool = False) -> None:
     checks = [
         (cfg.train.batch_size >= 2, "train.batch_size must be >= 2 (BatchNorm and the KL loss need a batch)"),
         (cfg.train.epochs >= 1 or cfg.self_training.steps > 0,
@@ -260,7 +260,9 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
          "self_training.lateral_weight must be > 0 (or null: joints stay on their rays)"),
         (cfg.self_training.steps == 0 or cfg.train.objective == "unsupervised",
          "self_training is a stage of unsupervised training"),
-        (not cfg.model.correct_2d or (cfg.self_training.steps > 0 and (
+        # A head that comes trained with --init (or a stored model's) weights is kept as it is
+        # (frozen outside the self-training stage); one made here would stay zero.
+        (weights_given or not cfg.model.correct_2d or (cfg.self_training.steps > 0 and (
             cfg.self_training.lateral_weight is not None or cfg.self_training.augment > 0)),
          "model.correct_2d is trained only by the self-training stage: it needs self_training.steps > 0 and a "
          "self_training.lateral_weight or self_training.augment (labels on the input's rays would teach it nothing)"),
@@ -307,12 +309,14 @@ def migrate_stored_config(raw: dict) -> dict:
     return raw
 
 
-def config_from_dict(raw: dict, where: str = "config") -> ExperimentConfig:
+def config_from_dict(raw: dict, where: str = "config", weights_given: bool = False) -> ExperimentConfig:
+    """`raw` validated into an ExperimentConfig. `weights_given`: the model's weights come from a
+    checkpoint (fine-tuning with --init, a stored model's config), not from this config."""
     cfg = _build(ExperimentConfig, raw, where)
     if cfg.data.cameras is None and cfg.data.source in DEFAULT_CAMERAS:
         # Resolved here so a stored config names the cameras it was trained on.
         cfg.data.cameras = list(DEFAULT_CAMERAS[cfg.data.source])
-    _validate(cfg, where)
+    _validate(cfg, where, weights_given)
     return cfg
 
 
@@ -396,10 +400,11 @@ def load_budgets(path: str | Path | None = None) -> dict[str, Budget]:
 
 
 
-def load_config(path: str | Path, overrides: dict | None = None, budget: str | Budget | None = None) -> ExperimentConfig:
+def load_config(path: str | Path, overrides: dict | None = None, budget: str | Budget | None = None,
+                weights_given: bool = False) -> ExperimentConfig:
     """Read a YAML experiment file. A budget (the `budget` argument, else the YAML's own `budget:`
     key; names from configs/budgets.yaml) applies on top of the YAML, and `overrides` (a nested
-    dict: CLI flags) on top of both."""
+    dict: CLI flags) on top of both. `weights_given`: fine-tuning (`--init`), see `config_from_dict`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
@@ -439,4 +444,4 @@ def load_config(path: str | Path, overrides: dict | None = None, budget: str | B
                 raw[section] = deep_merge(raw[section], values)
             else:
                 raw[section] = values
-    return config_from_dict(raw, str(path))
+    return config_from_dict(raw, str(path), weights_given)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from .progress import progress_bar
 
 from .config import config_from_dict, migrate_stored_config
 from .data.normalization import head_root_estimate, normalise, universal_constant
@@ -44,7 +44,7 @@ class PoseLifter:
 
     def __init__(self, state: dict, device: str | torch.device = "cpu", source: str = "<memory>"):
         try:
-            self.cfg = config_from_dict(migrate_stored_config(state["config"]), f"{source} (stored config)")
+            self.cfg = config_from_dict(migrate_stored_config(state["config"]), f"{source} (stored config)", weights_given=True)
             self.model = PoseModel(self.cfg.model, self.cfg.loss.prior_mean)
             self.model.load_state_dict(upgrade_state_dict(state["model"], self.cfg.loss.prior_mean))
         except (RuntimeError, KeyError, TypeError) as e:
@@ -149,7 +149,7 @@ class PoseLifter:
         out = np.empty((len(poses), 17, 3), dtype=np.float32)
         scales = np.empty(len(poses), dtype=np.float32)
         root_depth = np.empty(len(poses), dtype=np.float32)
-        for i in tqdm(range(0, len(poses), batch_size), disable=not progress, desc="lifting", unit="batch"):
+        for i in progress_bar(range(0, len(poses), batch_size), progress, desc="lifting", unit="batch"):
             x = prepare(poses[i : i + batch_size])
             if not np.isfinite(x).all():
                 raise InputError(f"2D poses contain NaN or inf (frames {i}..{i + len(x) - 1})")

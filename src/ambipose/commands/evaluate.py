@@ -12,6 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="model file (runs/<name>/model.pt or last.pt)")
     src.add_argument("--baseline", choices=["zero-depth", "mean-pose"], help="evaluate a trivial floor instead")
+    src.add_argument("--write-2d", default=None, metavar="NPZ",
+                     help="mocap: score nothing; write the split's 2D (projected by --cameras, every --stride-th frame) "
+                          "as a VideoPose3D custom npz, one track per clip and camera, for `train --data-2d`")
     p.add_argument("--dataset", choices=["h36m", "3dhp", "mocap"], default="h36m",
                    help="test set: h36m (S9/S11), 3dhp (needs --root), mocap (motion capture that is not Human3.6M, "
                         "default <data>/mocap_ood, projected by its protocol; docs/evaluation.md)")
@@ -33,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keypoint-adapter", default=None, metavar="CHECKPOINT",
                    help="move the 2D through the keypoint adapter of this checkpoint (one trained with data.adapt_2d) "
                         "first, e.g. SH detections moved to Human3.6M's joints for a GT-trained model")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N",
+                   help="with --write-2d: at most N frames, whole tracks in a seeded random order (the last one cut), "
+                        "as a user with a clip or two has")
     add_skeleton_arguments(p, "each test video")
     p.add_argument("--json", default=None, help="write the full result (per action, all metrics) here")
     p.add_argument("--device", default="auto")
@@ -51,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.stride is not None and args.stride < 1:
         raise InputError("--stride must be >= 1")
+    if args.write_2d and args.dataset != "mocap":
+        raise InputError("--write-2d writes a mocap split's projected 2D: use it with --dataset mocap")
+    if args.max_frames is not None and not args.write_2d:
+        raise InputError("--max-frames applies to --write-2d only")
     if args.dataset == "mocap":
         return _evaluate_mocap(args)
     args.stride = args.stride or 1
@@ -144,6 +154,8 @@ def _evaluate_mocap(args: argparse.Namespace) -> int:
         raise InputError("--dataset mocap has the zero-depth floor in every result; --baseline mean-pose is Human3.6M only")
     clips = load_mocap(args.split, args.root)
     stride = args.stride or DEFAULT_STRIDE
+    if args.write_2d:
+        return _write_mocap_2d(args, clips, stride)
     skeleton = skeleton_options(args)
     if args.baseline:
         mm_per_unit, title = 646.5, "baseline zero-depth"  # Human3.6M's mean head-root length per unit
@@ -161,4 +173,36 @@ def _evaluate_mocap(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))
         print(f"wrote {args.json}")
+    return 0
+
+
+def _write_mocap_2d(args: argparse.Namespace, clips: list, stride: int) -> int:
+    """The user's view of a new domain: only its 2D, one track per clip and camera."""
+    import numpy as np
+
+    from ..data.formats.arrays import write_vp3d
+    from ..data.mocap import project_clip
+    from ..errors import InputError
+
+    if args.fit_skeleton:
+        raise InputError("--fit-skeleton is for scoring a model; --write-2d scores nothing")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError("--max-frames must be >= 1")
+    tracks = [(f"{seq.meta['clip']}.{seq.camera}", seq.poses_2d, (seq.res_w, seq.res_h))
+              for clip in clips for seq in project_clip(clip, args.cameras, stride)]
+    if args.max_frames is not None:
+        order = np.random.default_rng(0).permutation(len(tracks))
+        kept, total = [], 0
+        for i in order:
+            if total >= args.max_frames:
+                break
+            name, poses, size = tracks[i]
+            poses = poses[: args.max_frames - total]
+            kept.append((name, poses, size))
+            total += len(poses)
+        tracks = kept
+    write_vp3d(args.write_2d, tracks)
+    frames = sum(len(p) for _, p, _ in tracks)
+    print(f"wrote {args.write_2d}: {len(tracks)} tracks, {frames} frames of 2D (pixels, Human3.6M-17 joints; "
+          f"mocap {args.split}, cameras {args.cameras}, every {stride}. frame; no 3D)")
     return 0

@@ -127,7 +127,6 @@ def load_videopose3d(
     admits only containers, numbers, strings and arrays (`data/safe_npz.py`).
     """
     path_3d, path_2d = Path(path_3d), Path(path_2d)
-    cams = load_h36m_cameras(cameras_json or h36m_root() / "h36m_cameras.json")
     try:
         pos3 = load_npz_restricted(path_3d)["positions_3d"].item()
     except (KeyError, ValueError, AttributeError):
@@ -136,6 +135,8 @@ def load_videopose3d(
         pos2 = load_npz_restricted(path_2d)["positions_2d"].item()
     except (KeyError, ValueError, AttributeError):
         raise InputError(f"{path_2d}: no readable 'positions_2d' (not a VideoPose3D 2D file)") from None
+    # The cameras after the untrusted files: a crafted file is refused whatever else is missing.
+    cams = load_h36m_cameras(cameras_json or h36m_root() / "h36m_cameras.json")
     if not isinstance(pos3, dict) or not isinstance(pos2, dict):
         raise InputError(f"{path_3d}: positions are not a subject -> action dictionary")
     try:

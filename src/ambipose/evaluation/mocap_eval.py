@@ -57,13 +57,13 @@ def evaluate_mocap(predict: PredictFn, clips: list[MocapClip], mm_per_unit: floa
     """Lift every view of every clip with `predict` and score it (module docstring). Returns a
     JSON-able dict: the overall means, `zero_depth` (the floor's means), `per_content` and
     `per_camera` ({name: {metric: mean, "frames": n}}), and the protocol's settings."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     if not clips:
         raise ValueError("no clips to evaluate")
     cols: dict[str, list[np.ndarray]] = defaultdict(list)
     labels: dict[str, list[np.ndarray]] = defaultdict(list)
-    for clip in tqdm(clips, desc="evaluating", unit="clip", disable=not progress):
+    for clip in progress_bar(clips, progress, desc="evaluating", unit="clip"):
         for seq in project_clip(clip, cameras, stride):
             pred = np.asarray(predict(seq.poses_2d), dtype=np.float64)
             if pred.shape != seq.poses_3d.shape:

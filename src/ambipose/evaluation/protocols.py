@@ -51,11 +51,11 @@ def evaluate_sequences(
     """Run `predict(seq) -> (T, 17, 3) model units` on each sequence; return a JSON-able dict with
     per-frame averages (`mpjpe`, `pa_mpjpe`, `n_mpjpe`, `mpjve`) and per-action averages
     (`per_action`, and `action_mean_*` = the mean over actions, the usual Human3.6M table figure)."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     errs: dict[str, list[np.ndarray]] = defaultdict(list)
     per_action: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
-    for seq in tqdm(sequences, desc="evaluating", unit="video", disable=not progress):
+    for seq in progress_bar(sequences, progress, desc="evaluating", unit="video"):
         gt = root_centre(seq.poses_3d)
         pred = apply_scale_protocol(predict(seq), gt, protocol, mm_per_unit)
         pa = metrics.pa_mpjpe(pred, gt)

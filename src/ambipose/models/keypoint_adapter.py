@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
+from ..progress import progress_bar
 
 from ..data.skeleton import NUM_JOINTS, ROOT
 from ..errors import InputError
@@ -124,7 +124,7 @@ def fit_keypoint_adapter(detected: Sequence[np.ndarray], annotated: Sequence[np.
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.8)
         n = len(xs)
         steps = epochs * ((n + batch_size - 1) // batch_size)
-        bar = tqdm(total=steps, disable=not progress, desc="fitting the 2D keypoint adapter", unit="step")
+        bar = progress_bar(total=steps, enabled=progress, desc="fitting the 2D keypoint adapter", unit="step")
         adapter.train()
         for _ in range(epochs):
             perm = torch.randperm(n, generator=gen)

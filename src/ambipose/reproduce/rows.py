@@ -59,7 +59,7 @@ def config_differences(stored: dict, wanted: dict) -> list[str]:
 def as_today(stored: dict, where: str) -> dict:
     """A stored config (checkpoint or run folder) rebuilt through today's dataclasses, so an option
     added since, whose default is the old behaviour, does not count as a difference."""
-    return config_from_dict(migrate_stored_config(stored), where).to_dict()
+    return config_from_dict(migrate_stored_config(stored), where, weights_given=True).to_dict()
 
 
 def _check_run_config(path: Path, cfg: ExperimentConfig) -> None:

@@ -69,19 +69,24 @@ def prepare_training_data(cfg: ExperimentConfig, adapter_2d: dict | None = None,
         head_mm = REFERENCE_HEAD_ROOT_MM
         desc = f"MPI-INF-3DHP training 2D ({len(seqs)} videos, no 3D)"
     else:
-        from ..data.formats import read_keypoints
+        from ..data.formats import read_keypoint_tracks
 
-        kp = read_keypoints(d.path_2d)
-        if kp.absent:
+        tracks = read_keypoint_tracks(d.path_2d)  # one, or one per video of a VideoPose3D custom npz
+        absent = sorted({j for _, kp in tracks for j in kp.absent})
+        if absent:
             from ..data.skeleton import JOINT_NAMES
 
-            raise InputError(f"{d.path_2d}: {', '.join(JOINT_NAMES[j] for j in kp.absent)} absent in every frame: "
-                             f"training needs every joint seen at least once")
-        up = [tilted_up(cfg.rotation.assumed_tilt_deg)]
-        poses_2d_px, poses_3d, sref = [kp.poses.astype(np.float64)], None, None
+            raise InputError(f"{d.path_2d}: {', '.join(JOINT_NAMES[j] for j in absent)} absent in every frame"
+                             f"{' of a track' if len(tracks) > 1 else ''}: training needs every joint seen")
+        # Each track is one person seen by one camera: temporal losses and the one-skeleton fit
+        # of self-training stay within it.
+        up = [tilted_up(cfg.rotation.assumed_tilt_deg)] * len(tracks)
+        poses_2d_px, poses_3d, sref = [kp.poses.astype(np.float64) for _, kp in tracks], None, None
         constant = universal_constant(poses_2d_px, depth)
         head_mm = REFERENCE_HEAD_ROOT_MM
-        desc = f"2D keypoints {d.path_2d} ({len(kp.poses)} frames, no 3D)"
+        n = sum(len(p) for p in poses_2d_px)
+        desc = (f"2D keypoints {d.path_2d} ({n} frames" + (f" in {len(tracks)} tracks" if len(tracks) > 1 else "")
+                + ", no 3D)")
     norm_constant = constant if d.normalisation == "universal" else None
     x = [normalise(p, d.normalisation, norm_constant, depth) for p in poses_2d_px]
     frames = PoseFrames.from_sequences(x, poses_3d, sref, up)

@@ -175,7 +175,7 @@ def run_distributed(cfg: ExperimentConfig, out: Path, device: str = "auto", resu
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for torchrun: `torchrun --nproc_per_node=N -m ambipose.training.distributed ...`."""
-    from ..commands.train import add_train_arguments, config_from_args, default_run_dir
+    from ..train_options import add_train_arguments, config_from_args, default_run_dir
     from ..errors import AmbiposeError
 
     p = argparse.ArgumentParser(prog="python -m ambipose.training.distributed",

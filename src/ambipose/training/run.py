@@ -77,8 +77,10 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
         if best is not None:
             st = load_checkpoint(trainer.best_path)
             save_checkpoint(final, st)
-            which = ("the initial weights (no epoch was more plausible)" if best["epoch"] == 0
-                     else f"epoch {best['epoch']} of {cfg.train.epochs}")
+            which = best.get("label") or (f"epoch {best['epoch']} of {cfg.train.epochs}" if best["epoch"] else
+                                          "the initial weights")
+            if which == "the initial weights":
+                which += " (nothing trained here was more plausible)"
             say(f"kept the most plausible weights: {which}; bone-length variation {best['bone_cv_pct']:.1f} %, "
                 f"left/right asymmetry {best['asymmetry_pct']:.1f} %")
         else:

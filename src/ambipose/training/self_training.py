@@ -10,13 +10,21 @@ is fine-tuned to reproduce the fitted poses (pseudo-labels) from single frames. 
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 import torch
 
+from .. import losses as L
 from ..data.sampler import PoseFrames
 from ..models.networks import full_precision
 from ..models.pose_model import PoseModel
+from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..progress import progress_bar
 from ..skeleton_fit import fit_skeleton
+from .augment import augment
+from .steps import TrainingDiverged
 
 
 @torch.no_grad()
@@ -46,3 +54,102 @@ def pseudo_labels(model: PoseModel, frames: PoseFrames, lateral_weight: float | 
         out[a:b] = fit_skeleton(poses[a:b], root_depth[a:b], lateral_weight=lateral_weight)
     labels = torch.from_numpy(out).to(frames.poses_2d.device)
     return (labels, torch.from_numpy(root_depth).to(labels.device)) if with_root_depth else labels
+
+
+class SelfTrainingStage:
+    """The stage's rounds, a mixin of `training.loop.Trainer`: label every training frame, then
+    fine-tune to the labels (half of each batch new views of them with `self_training.augment`)."""
+
+    def self_training_round(self, max_steps: int | None = None) -> bool:
+        """One round of the stage: label every training frame with the final model's lift fitted
+        to one skeleton per video, then fine-tune to those labels from single frames. A round
+        that is cut (kill, `max_steps`) restarts from the last checkpoint, which precedes it, so
+        resuming repeats it exactly. Returns False when cut by `max_steps`."""
+        st, rnd = self.cfg.self_training, self.self_training_rounds + 1
+        self._start_from_plausible_weights(rnd)
+        t0 = time.perf_counter()
+        self.model.load_state_dict(self.final_model.state_dict())  # fine-tune what would ship
+        labels, root_depth = pseudo_labels(self.model, self.frames, st.lateral_weight, with_root_depth=True)  # (N, 17, 3), (N,)
+        if self.rank == 0:
+            print(f"self-training round {rnd}/{st.rounds}: {len(labels)} frames labelled with one skeleton per video "
+                  f"in {time.perf_counter() - t0:.0f} s; {st.steps} steps", flush=True)
+        # Plain Adam: a regression to fixed targets, not the adversarial game's short memory.
+        self._freeze_correction(False)  # the labels leave the rays: the 2D correction learns here
+        opt = torch.optim.Adam(self.model.parameters(), lr=st.lr)
+        self.opts["self_training"] = opt  # so after_backward averages its gradients across processes
+        ref = self.frames.sref if self.model.scale_mode == "reference" else None
+        acc: list[float] = []
+        try:
+            self.model.train()
+            bar = progress_bar(range(st.steps), self.progress, desc=f"self-training {rnd}/{st.rounds}",
+                               leave=False, dynamic_ncols=True)
+            for i in bar:
+                if max_steps is not None and self.step >= max_steps:
+                    return False
+                idx = self._my_slice(torch.randint(len(labels), (st.batch_size,), generator=self.gen)).to(self.device)
+                x, y = self.frames.poses_2d[idx], labels[idx]
+                if st.augment > 0:
+                    x, y = self._augmented(x, y, root_depth[idx], idx)
+                pred = self.model(x, None if ref is None else ref[idx])
+                loss = L.joint_dist(pred.float(), y)
+                self._optimise(loss, ["self_training"])
+                self.step += 1
+                acc.append(float(loss.detach()))
+                if not math.isfinite(acc[-1]):
+                    raise TrainingDiverged(f"self-training loss became non-finite at step {self.step}; "
+                                           f"the last good checkpoint is {self.last_path}")
+                if self.step % self.cfg.train.log_every == 0 or i == st.steps - 1:
+                    self._log({"epoch": self.epoch, "step": self.step, "kind": "self-training",
+                               "loss_self": sum(acc) / len(acc), "lr": st.lr,
+                               "seconds": self.seconds + time.perf_counter() - t0})
+                    bar.set_postfix({"self": f"{sum(acc) / len(acc):.4f}"})
+                    acc = []
+        finally:
+            del self.opts["self_training"]
+        self.sync_weights()
+        self.reset_ema()  # the fine-tuned weights are what ships
+        self.seconds += time.perf_counter() - t0
+        self.self_training_rounds = rnd
+        if self.rank == 0:
+            plaus = self._validate(self.epoch, f"self-training round {rnd}")
+            if self.cfg.train.keep_best:
+                self._consider_best(self.epoch, plaus, f"self-training round {rnd} of {st.rounds}")
+            save_checkpoint(self.last_path, self.state())
+        return True
+
+    def _start_from_plausible_weights(self, rnd: int) -> None:
+        """Fine-tuning with keep_best: a round's own 3D is plausible by construction (it learns one
+        fitted skeleton per track), so its plausibility says nothing about the lifts it was
+        labelled from. If the weights it would start from are clearly less plausible than the
+        initial ones (the test that warns), it starts from the most plausible weights so far
+        instead (best.pt: often the initial weights), so it never builds on a degraded model.
+        Single-process runs (the fine-tuning use case; best.pt is rank 0's)."""
+        p0 = self.initial_plausibility
+        if not (self.cfg.train.keep_best and p0 is not None and self.best is not None and self.world_size == 1
+                and self.best_path.exists()):
+            return
+        from .watch import _worse
+
+        p = self.plausibility_signals()
+        if not _worse(p, p0):
+            return
+        state = load_checkpoint(self.best_path)["model"]
+        self.final_model.load_state_dict(state)
+        if self.ema is not None:
+            self.model.load_state_dict(state)
+        print(f"self-training round {rnd}: the weights it would start from are less plausible than the initial "
+              f"ones (bone-length variation {p['bone_cv_pct']:.1f} vs {p0['bone_cv_pct']:.1f} %, asymmetry "
+              f"{p['asymmetry_pct']:.1f} vs {p0['asymmetry_pct']:.1f} %): it starts from the most plausible weights "
+              f"so far ({self.best.get('label', 'epoch ' + str(self.best['epoch']))})", flush=True)
+
+    def _augmented(self, x: torch.Tensor, y: torch.Tensor, root_depth: torch.Tensor,
+                   idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch with its last `self_training.augment` share replaced by new views of those
+        labels (training/augment.py); the first part stays the training 2D and its labels."""
+        st = self.cfg.self_training
+        a = int(round(st.augment * len(x)))
+        if a == 0:
+            return x, y
+        up = self.frames.up[idx[-a:]] if self.frames.up is not None else self._assumed_up(a)
+        xa, ya = augment(y[-a:], root_depth[-a:], up, self.gen, mask_prob=st.augment_mask, noise=st.augment_noise)
+        return torch.cat([x[:-a], xa.to(x.dtype)]), torch.cat([y[:-a], ya.to(y.dtype)])

@@ -44,10 +44,10 @@ def detect_video(path: str | Path, detector: Detector2D, stride: int = 1, max_fr
     rows: list[np.ndarray] = []
     idx: list[int] = []
     empty = np.full((detector.joints, 3), np.nan)
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     t0 = time.perf_counter()
-    with tqdm(total=total, unit="frame", desc="detecting 2D", disable=not progress, leave=False) as bar:
+    with progress_bar(total=total, enabled=progress, unit="frame", desc="detecting 2D", leave=False) as bar:
         for i, rgb in iter_frames(path, stride=stride, max_frames=max_frames):
             kp = detector.detect(rgb)
             rows.append(empty if kp is None else kp)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..data.skeleton import BONES
 from ..errors import AmbiposeError
@@ -88,7 +88,9 @@ def save_animation(
                 f"{out_path}: writing .mp4 needs the `ffmpeg` executable, which is not on PATH; "
                 "install ffmpeg, or write a .gif or a self-contained .html instead"
             )
-        writer = FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
+        # yuv420p needs even frame sizes: pad an odd width or height by one pixel.
+        writer = FFMpegWriter(fps=fps, codec="libx264",
+                              extra_args=["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p"])
     else:
         raise AmbiposeError(f"{out_path}: unsupported animation format {suffix!r}; use .gif or .mp4 (or .html)")
     if stride < 1:
@@ -137,7 +139,7 @@ def save_animation(
 
     with atomic_path(out_path) as tmp:
         with writer.saving(fig, str(tmp), dpi=dpi):
-            bar = tqdm(frames, desc=f"render {out_path.name}", unit="frame", disable=not progress)
+            bar = progress_bar(frames, progress, desc=f"render {out_path.name}", unit="frame")
             for i in bar:
                 update(i)
                 writer.grab_frame()

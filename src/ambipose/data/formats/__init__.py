@@ -26,13 +26,13 @@ import numpy as np
 from ...errors import InputError
 from ..joint_maps import LAYOUTS
 from .arrays import NPZ_KEYS  # noqa: F401 - public constant
-from .arrays import _plain_array, _read_csv, _read_npy, _read_npz
+from .arrays import _is_pickled, _open_npz, _plain_array, _read_csv, _read_npy, _read_npz, _read_vp3d, vp3d_videos
 from .coco import _coco_json
 from .common import MAX_ABS_COORD, NORMALISED_LIMIT  # noqa: F401 - public constants
 from .common import Keypoints2D, _finish, _load_json, _Raw
 from .openpose import _openpose_frames, _read_openpose
 
-__all__ = ["Keypoints2D", "read_keypoints", "FORMATS", "LAYOUTS"]
+__all__ = ["Keypoints2D", "read_keypoints", "read_keypoint_tracks", "FORMATS", "LAYOUTS"]
 
 FORMATS: tuple[str, ...] = ("auto", "coco", "openpose", "vp3d", "npy", "npz", "csv")
 
@@ -99,6 +99,25 @@ def read_keypoints(
     else:  # csv
         raw = _read_csv(p, layout)
     return _finish(p, raw, min_score, max_missing)
+
+
+def read_keypoint_tracks(path: str | Path, min_score: float = 0.3, max_missing: float = 0.5
+                         ) -> list[tuple[str, Keypoints2D]]:
+    """Every track of a 2D keypoint file, as (name, Keypoints2D) in file order.
+
+    A VideoPose3D custom npz holds one track per video (`ambipose evaluate --dataset mocap
+    --write-2d` writes such a file): each becomes a track, named by its video. Any other file
+    `read_keypoints` reads is one track, named by the file. Used for training on many clips,
+    where each track is one person seen by one camera (temporal losses and the one-skeleton fit
+    never cross tracks)."""
+    p = Path(path)
+    if p.is_file() and p.suffix.lower() == ".npz":
+        with _open_npz(p, allow_pickle=False) as d:
+            multi = {"positions_2d", "metadata"} <= set(d.files) and _is_pickled(p, d, "positions_2d")
+        if multi:
+            loaded, videos = vp3d_videos(p)
+            return [(str(v), _finish(p, _read_vp3d(p, "auto", v, loaded), min_score, max_missing)) for v in videos]
+    return [(p.name, read_keypoints(p, min_score=min_score, max_missing=max_missing))]
 
 
 def _detect_format(p: Path) -> str:

@@ -167,10 +167,25 @@ def _is_pickled(p: Path, d: Any, key: str) -> bool:
         raise
 
 
-def _read_vp3d(p: Path, layout: str, track: int | str | None) -> _Raw:
-    """VideoPose3D `data_2d_custom_*.npz`: pickled dicts, read with a restricted unpickler that
-    refuses anything but containers, numbers, strings and arrays (`data/safe_npz.py`)."""
+def vp3d_videos(p: Path) -> tuple[dict, list[str]]:
+    """A VideoPose3D custom file loaded once (restricted unpickler) and its video names in file order."""
     d = load_npz_restricted(p)
+    try:
+        pos = d["positions_2d"].item()
+    except (KeyError, AttributeError, ValueError) as e:
+        raise InputError(f"{p}: not a readable VideoPose3D custom file ({type(e).__name__}: "
+                         f"{_short(e)})") from None
+    if not isinstance(pos, dict) or not pos:
+        raise InputError(f"{p}: 'positions_2d' is {type(pos).__name__}, expected a non-empty dict "
+                         f"{{video: {{'custom': [array]}}}}")
+    return d, list(pos)
+
+
+def _read_vp3d(p: Path, layout: str, track: int | str | None, loaded: dict | None = None) -> _Raw:
+    """VideoPose3D `data_2d_custom_*.npz`: pickled dicts, read with a restricted unpickler that
+    refuses anything but containers, numbers, strings and arrays (`data/safe_npz.py`).
+    `loaded`: the file as `vp3d_videos` returned it (reading many videos of one file)."""
+    d = load_npz_restricted(p) if loaded is None else loaded
     try:
         pos = d["positions_2d"].item()
         meta = d["metadata"].item() if "metadata" in d else {}
@@ -335,3 +350,31 @@ def _csv_shape(ncols: int, layout: str) -> tuple[int, int] | None:
         J = LAYOUT_NUM_JOINTS[layout]
         return (J, ncols // J) if ncols in (2 * J, 3 * J) else None
     return _CSV_COLUMNS.get(ncols)
+
+
+def write_vp3d(path: str | Path, tracks: list[tuple[str, np.ndarray, tuple[int, int]]], layout: str = "h36m") -> None:
+    """Write 2D tracks as one VideoPose3D custom npz (atomically): `positions_2d[name]['custom'] =
+    [(T, 17, 2) float32 pixels]`, `metadata` with `layout_name` and each video's width and height.
+
+    The file is what `read_keypoint_tracks` (and so `train --data-2d`) reads as many tracks, and
+    what VideoPose3D's own custom-video pipeline reads."""
+    from ...io import atomic_path
+    from ..skeleton import NUM_JOINTS
+
+    if layout not in ("h36m", "coco"):
+        raise ValueError(f"layout must be h36m or coco, not {layout!r}")
+    names = [n for n, _, _ in tracks]
+    if len(set(names)) != len(names) or not names:
+        raise ValueError("track names must be unique and there must be at least one track")
+    positions, video_meta = {}, {}
+    for name, poses, (w, h) in tracks:
+        poses = np.asarray(poses, dtype=np.float32)
+        if poses.ndim != 3 or poses.shape[1:] != (NUM_JOINTS, 2) or not np.isfinite(poses).all():
+            raise ValueError(f"{name}: expected finite (T, {NUM_JOINTS}, 2) pixels, got {poses.shape}")
+        positions[name] = {"custom": [poses]}
+        video_meta[name] = {"w": int(w), "h": int(h)}
+    # VideoPose3D's Human3.6M-17 symmetry: left (4-6, 11-13) and right (1-3, 14-16) joints.
+    meta = {"layout_name": layout, "num_joints": NUM_JOINTS,
+            "keypoints_symmetry": [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]], "video_metadata": video_meta}
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, positions_2d=np.array(positions, dtype=object), metadata=np.array(meta, dtype=object))
