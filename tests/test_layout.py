@@ -171,3 +171,32 @@ def test_export_loads_no_training_code(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (tmp_path / "m.pt").is_file()
+
+
+# docs/architecture.md's layers, bottom first: a module may import its own layer or lower ones.
+LAYERS = (
+    ("base", ("ambipose.errors", "ambipose.io", "ambipose.progress", "ambipose.settings", "ambipose.config")),
+    ("data", ("ambipose.data",)),
+    ("models", ("ambipose.models", "ambipose.skeleton_fit")),
+    ("losses, evaluation", ("ambipose.losses", "ambipose.evaluation")),
+    ("inference", ("ambipose.inference", "ambipose.lift_io", "ambipose.api", "ambipose.export")),
+    ("training", ("ambipose.train_options", "ambipose.training")),
+    ("tools", ("ambipose.bench", "ambipose.reproduce", "ambipose.viz", "ambipose.video")),
+    ("interface", ("ambipose.cli", "ambipose.commands")),
+)
+
+
+def _layer(module: str) -> int | None:
+    for i, (_, prefixes) in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return i
+    return None
+
+
+def test_no_import_runs_up_the_layers():
+    graph = import_graph()
+    placed = {m for m in graph if _layer(m) is not None}
+    assert placed == set(graph) - {"ambipose"}, sorted(set(graph) - placed - {"ambipose"})  # every module has a layer
+    up = sorted(f"{m} ({LAYERS[_layer(m)][0]}) -> {t} ({LAYERS[_layer(t)][0]})"
+                for m in placed for t in graph[m] if _layer(t) is not None and _layer(t) > _layer(m))
+    assert up == []
