@@ -115,8 +115,8 @@ def read_keypoint_tracks(path: str | Path, min_score: float = 0.3, max_missing: 
         with _open_npz(p, allow_pickle=False) as d:
             multi = {"positions_2d", "metadata"} <= set(d.files) and _is_pickled(p, d, "positions_2d")
         if multi:
-            loaded, videos = vp3d_videos(p)
-            return [(str(v), _finish(p, _read_vp3d(p, "auto", v, loaded), min_score, max_missing)) for v in videos]
+            loaded = vp3d_videos(p)
+            return [(str(v), _finish(p, _read_vp3d(p, "auto", v, loaded), min_score, max_missing)) for v in loaded[1]]
     return [(p.name, read_keypoints(p, min_score=min_score, max_missing=max_missing))]
 
 

@@ -181,23 +181,20 @@ def vp3d_videos(p: Path) -> tuple[dict, list[str]]:
     return d, list(pos)
 
 
-def _read_vp3d(p: Path, layout: str, track: int | str | None, loaded: dict | None = None) -> _Raw:
+def _read_vp3d(p: Path, layout: str, track: int | str | None,
+               loaded: tuple[dict, list[str]] | None = None) -> _Raw:
     """VideoPose3D `data_2d_custom_*.npz`: pickled dicts, read with a restricted unpickler that
     refuses anything but containers, numbers, strings and arrays (`data/safe_npz.py`).
-    `loaded`: the file as `vp3d_videos` returned it (reading many videos of one file)."""
-    d = load_npz_restricted(p) if loaded is None else loaded
+    `loaded`: what `vp3d_videos` returned for the file (reading many videos of one file)."""
+    d, videos = loaded if loaded is not None else vp3d_videos(p)
+    pos = d["positions_2d"].item()  # a non-empty dict: checked by vp3d_videos
     try:
-        pos = d["positions_2d"].item()
         meta = d["metadata"].item() if "metadata" in d else {}
-    except (KeyError, AttributeError, ValueError) as e:
+    except (AttributeError, ValueError) as e:
         raise InputError(f"{p}: not a readable VideoPose3D custom file ({type(e).__name__}: "
                          f"{_short(e)})") from None
-    if not isinstance(pos, dict) or not pos:
-        raise InputError(f"{p}: 'positions_2d' is {type(pos).__name__}, expected a non-empty dict "
-                         f"{{video: {{'custom': [array]}}}}")
     if not isinstance(meta, dict):
         raise InputError(f"{p}: 'metadata' is {type(meta).__name__}, expected a dict")
-    videos = list(pos)
     if isinstance(track, str) and track not in pos and track.isdigit():
         track = int(track)  # "1" from a command line: an index, unless a video is named so
     if track is None:
