@@ -125,3 +125,27 @@ def test_a_round_never_builds_on_epochs_the_watch_rejects(tmp_path, capsys):
     assert "less plausible than with the initial weights" not in out  # (that is the warning, on stderr)
     assert ("self-training round 1: the weights it would start from are less plausible than the initial ones"
             in out and "it starts from the most plausible weights so far (the initial weights)" in out), out
+
+
+def test_a_round_takes_at_most_max_passes_over_little_2d(tmp_path, capsys):
+    from ambipose.config import config_from_dict
+    from ambipose.errors import InputError
+    from ambipose.training.self_training import round_steps
+
+    assert round_steps(4000, None, 1000, 1024) == 4000
+    assert round_steps(4000, 150, 30_808, 1024) == 4000  # plenty of 2D: the cap does not bind
+    assert round_steps(4000, 150, 1000, 1024) == 146  # 150 passes over 1,000 frames
+    assert round_steps(4000, 0.001, 10, 1024) == 1
+    with pytest.raises(InputError, match="max_passes must be > 0"):
+        config_from_dict({"self_training": {"steps": 10, "max_passes": 0}})
+    walk = tmp_path / "walk.npz"
+    write_vp3d(walk, _tracks())  # 75 frames
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("name: c\nmodel: {width: 32, blocks: 1, disc_blocks: 1}\nloss: {tmc_offset: 1, bone_min_offset: 2}\n"
+                   "train: {epochs: 1, iters_per_epoch: 2, batch_size: 32, threads: 1}\n"
+                   "self_training: {steps: 50, batch_size: 32, augment: 0.5, max_passes: 4}\n")
+    assert main(["train", "--config", str(cfg), "--data-2d", str(walk), "--out", str(tmp_path / "r"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "then self-training (1 x 9 steps" in out and "9 steps (capped at 4 passes over the frames)" in out
+    rows = (tmp_path / "r" / "log.csv").read_text().splitlines()
+    assert rows[-2].split(",")[1] == str(2 + 9)  # the round's last logged step: 2 epoch steps + 9

@@ -160,6 +160,9 @@ class SelfTrainingConfig:
     # Of the augmented samples' 2D, Gaussian noise (joints but the root) with a standard deviation
     # per sample uniform in [0, augment_noise] head-root lengths, the target clean: detections.
     augment_noise: float = 0.0
+    # At most this many passes over the training frames per round (the steps are capped at
+    # max_passes x frames / batch_size): with little 2D, a fixed number of steps overfits it.
+    max_passes: float | None = None
 
 
 @dataclass
@@ -254,6 +257,7 @@ def _validate(cfg: ExperimentConfig, where: str, weights_given: bool = False) ->
         (0 <= cfg.self_training.augment <= 1 and 0 <= cfg.self_training.augment_mask <= 1,
          "self_training.augment and augment_mask are shares in [0, 1]"),
         (0 <= cfg.self_training.augment_noise <= 0.5, "self_training.augment_noise must be in [0, 0.5] head-root lengths"),
+        (cfg.self_training.max_passes is None or cfg.self_training.max_passes > 0, "self_training.max_passes must be > 0"),
         (cfg.self_training.augment == 0 or cfg.self_training.lateral_weight is None,
          "self_training.augment projects labels on their rays: it needs self_training.lateral_weight null"),
         (cfg.self_training.lateral_weight is None or cfg.self_training.lateral_weight > 0,

@@ -10,6 +10,7 @@ from ..models.checkpoint import load_checkpoint, save_checkpoint
 from ..models.pose_model import upgrade_state_dict, with_new_heads
 from ..settings import pick_device
 from .loop import Trainer
+from .self_training import round_steps
 
 
 RUN_FILES = ("last.pt", "log.csv", "model.pt", "best.pt")
@@ -67,7 +68,8 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
         say(f"initialised from {init}")
     procs = f", {trainer.world_size} processes x {cfg.train.batch_size // trainer.world_size} samples" if trainer.world_size > 1 else ""
     st = cfg.self_training
-    stage = (f", then self-training ({st.rounds} x {st.steps} steps on one skeleton per video)" if st.steps else "")
+    steps = round_steps(st.steps, st.max_passes, len(trainer.frames), st.batch_size)
+    stage = (f", then self-training ({st.rounds} x {steps} steps on one skeleton per video)" if st.steps else "")
     say(f"training '{cfg.name}' on {trainer.data.description}: {len(trainer.frames)} frames, "
         f"{trainer.iters} steps/epoch, {cfg.train.epochs} epochs{procs}{stage}, device {trainer.device}")
     trainer.fit(max_steps)

@@ -56,6 +56,13 @@ def pseudo_labels(model: PoseModel, frames: PoseFrames, lateral_weight: float | 
     return (labels, torch.from_numpy(root_depth).to(labels.device)) if with_root_depth else labels
 
 
+def round_steps(steps: int, max_passes: float | None, frames: int, batch_size: int) -> int:
+    """A round's steps: `steps`, or fewer where `max_passes` passes over `frames` come first."""
+    if max_passes is None:
+        return steps
+    return max(1, min(steps, int(max_passes * frames / batch_size)))
+
+
 class SelfTrainingStage:
     """The stage's rounds, a mixin of `training.loop.Trainer`: label every training frame, then
     fine-tune to the labels (half of each batch new views of them with `self_training.augment`)."""
@@ -70,9 +77,11 @@ class SelfTrainingStage:
         t0 = time.perf_counter()
         self.model.load_state_dict(self.final_model.state_dict())  # fine-tune what would ship
         labels, root_depth = pseudo_labels(self.model, self.frames, st.lateral_weight, with_root_depth=True)  # (N, 17, 3), (N,)
+        steps = round_steps(st.steps, st.max_passes, len(labels), st.batch_size)
         if self.rank == 0:
+            capped = f" (capped at {st.max_passes:g} passes over the frames)" if steps < st.steps else ""
             print(f"self-training round {rnd}/{st.rounds}: {len(labels)} frames labelled with one skeleton per video "
-                  f"in {time.perf_counter() - t0:.0f} s; {st.steps} steps", flush=True)
+                  f"in {time.perf_counter() - t0:.0f} s; {steps} steps{capped}", flush=True)
         # Plain Adam: a regression to fixed targets, not the adversarial game's short memory.
         self._freeze_correction(False)  # the labels leave the rays: the 2D correction learns here
         opt = torch.optim.Adam(self.model.parameters(), lr=st.lr)
@@ -81,7 +90,7 @@ class SelfTrainingStage:
         acc: list[float] = []
         try:
             self.model.train()
-            bar = progress_bar(range(st.steps), self.progress, desc=f"self-training {rnd}/{st.rounds}",
+            bar = progress_bar(range(steps), self.progress, desc=f"self-training {rnd}/{st.rounds}",
                                leave=False, dynamic_ncols=True)
             for i in bar:
                 if max_steps is not None and self.step >= max_steps:
@@ -98,7 +107,7 @@ class SelfTrainingStage:
                 if not math.isfinite(acc[-1]):
                     raise TrainingDiverged(f"self-training loss became non-finite at step {self.step}; "
                                            f"the last good checkpoint is {self.last_path}")
-                if self.step % self.cfg.train.log_every == 0 or i == st.steps - 1:
+                if self.step % self.cfg.train.log_every == 0 or i == steps - 1:
                     self._log({"epoch": self.epoch, "step": self.step, "kind": "self-training",
                                "loss_self": sum(acc) / len(acc), "lr": st.lr,
                                "seconds": self.seconds + time.perf_counter() - t0})
