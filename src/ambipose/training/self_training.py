@@ -142,10 +142,7 @@ class SelfTrainingStage:
         p = self.plausibility_signals()
         if not _worse(p, p0):
             return
-        state = load_checkpoint(self.best_path)["model"]
-        self.final_model.load_state_dict(state)
-        if self.ema is not None:
-            self.model.load_state_dict(state)
+        self.final_model.load_state_dict(load_checkpoint(self.best_path)["model"])  # the round copies it to the live model
         print(f"self-training round {rnd}: the weights it would start from are less plausible than the initial "
               f"ones (bone-length variation {p['bone_cv_pct']:.1f} vs {p0['bone_cv_pct']:.1f} %, asymmetry "
               f"{p['asymmetry_pct']:.1f} vs {p0['asymmetry_pct']:.1f} %): it starts from the most plausible weights "
