@@ -11,6 +11,7 @@ from ..models.pose_model import upgrade_state_dict, with_new_heads
 from ..settings import pick_device
 from .loop import Trainer
 from .self_training import round_steps
+from .watch import best_label
 
 
 RUN_FILES = ("last.pt", "log.csv", "model.pt", "best.pt")
@@ -79,8 +80,7 @@ def run_training(cfg: ExperimentConfig, out: Path, resume: bool = False, device:
         if best is not None:
             st = load_checkpoint(trainer.best_path)
             save_checkpoint(final, st)
-            which = best.get("label") or (f"epoch {best['epoch']} of {cfg.train.epochs}" if best["epoch"] else
-                                          "the initial weights")
+            which = best_label(best, cfg.train.epochs)
             if which == "the initial weights":
                 which += " (nothing trained here was more plausible)"
             say(f"kept the most plausible weights: {which}; bone-length variation {best['bone_cv_pct']:.1f} %, "

@@ -137,7 +137,7 @@ class SelfTrainingStage:
         if not (self.cfg.train.keep_best and p0 is not None and self.best is not None and self.world_size == 1
                 and self.best_path.exists()):
             return
-        from .watch import _worse
+        from .watch import _worse, best_label
 
         p = self.plausibility_signals()
         if not _worse(p, p0):
@@ -146,7 +146,7 @@ class SelfTrainingStage:
         print(f"self-training round {rnd}: the weights it would start from are less plausible than the initial "
               f"ones (bone-length variation {p['bone_cv_pct']:.1f} vs {p0['bone_cv_pct']:.1f} %, asymmetry "
               f"{p['asymmetry_pct']:.1f} vs {p0['asymmetry_pct']:.1f} %): it starts from the most plausible weights "
-              f"so far ({self.best.get('label', 'epoch ' + str(self.best['epoch']))})", flush=True)
+              f"so far ({best_label(self.best, self.cfg.train.epochs)})", flush=True)
 
     def _augmented(self, x: torch.Tensor, y: torch.Tensor, root_depth: torch.Tensor,
                    idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

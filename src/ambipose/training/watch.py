@@ -119,9 +119,15 @@ class Watch:
 
         score = plausibility_score(p)
         if self.best is None or score < self.best["score"]:
-            label = label or ("the initial weights" if epoch == 0 else f"epoch {epoch} of {self.cfg.train.epochs}")
-            self.best = {"epoch": epoch, "label": label, "score": score, **p}
+            self.best = {"epoch": epoch, "score": score, **p}
+            self.best["label"] = label or best_label(self.best, self.cfg.train.epochs)
             save_checkpoint(self.best_path, self.model_file_state())
+
+
+def best_label(best: dict, epochs: int) -> str:
+    """Where keep_best's weights come from: their stored label (e.g. "self-training round 1 of 1"),
+    else, for runs saved before labels, "the initial weights" or "epoch E of N"."""
+    return best.get("label") or ("the initial weights" if best["epoch"] == 0 else f"epoch {best['epoch']} of {epochs}")
 
 
 def _worse(p: dict[str, float], p0: dict[str, float]) -> bool:
