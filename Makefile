@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml scripts/install_torch_cpu.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	bash scripts/install_torch_cpu.sh $(PY)
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,blender]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -37,9 +37,11 @@ def test_api_rejects_bad_arrays():
         ambipose.lift(np.array([["a"]]))
 
 
-def test_readme_python_example_runs(capsys):
+def test_readme_python_example_runs(capsys, tmp_path, monkeypatch):
     text = README.read_text()
     section = text[text.index("## Python API"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)  # it writes walk.bvh
     exec(compile(code, "README.md", "exec"), {})
     assert "(50, 17, 3)" in capsys.readouterr().out
+    assert (tmp_path / "walk.bvh").read_text().startswith("HIERARCHY")

@@ -265,3 +265,25 @@ def test_the_correction_head_leaves_the_depth_heads_gradients_bit_identical():
         outs.append(y)
     assert torch.equal(outs[0], outs[1])
     assert all(torch.equal(p.grad, q.grad) for p, q in zip(plain.mlp.parameters(), corr.mlp.parameters()))
+
+
+def _norm_stats(model: torch.nn.Module) -> list[torch.Tensor]:
+    return [t.clone() for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)
+            for t in (m.running_mean, m.running_var)]
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_freeze_norm_stats_keeps_batchnorm_statistics_in_the_stage(tmp_path, frozen):
+    """train.freeze_norm_stats holds in the self-training rounds too (configs/robust_ft2.yaml: a
+    second augmented round collapsed while BatchNorm normalised the mixed batches by their own
+    statistics); the weights still learn."""
+    data = walking_data()
+    tr = make_trainer(tmp_path, data, train={"epochs": 1, "freeze_norm_stats": frozen},
+                      self_training={"steps": 6, "batch_size": 32, "augment": 0.5})
+    tr.train_step(0)
+    stats, weights = _norm_stats(tr.model), [p.detach().clone() for p in tr.model.parameters()]
+    tr.final_model.load_state_dict(tr.model.state_dict())
+    tr.self_training_round()
+    kept = all(torch.equal(a, b) for a, b in zip(stats, _norm_stats(tr.model)))
+    assert kept == frozen
+    assert any(not torch.equal(a, b) for a, b in zip(weights, tr.model.parameters()))

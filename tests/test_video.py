@@ -147,3 +147,14 @@ def test_video_fit_skeleton_prints_what_it_changed(clip, tmp_path, capsys):
     assert meta["skeleton_fit"] == {"lateral_weight": 0.03}
     lifted, fitted = meta["skeleton_fit_effect"]["bone_length_variation_pct"]
     assert fitted < lifted
+
+
+def test_video_writes_a_bvh(clip, tmp_path, capsys):
+    """video --bvh: one skeleton (fitted without asking), the video's frame rate, and for this
+    upper-body clip (legs inferred) the assumed camera elevation, said in the summary line."""
+    out, bvh_path = tmp_path / "a.npz", tmp_path / "a.bvh"
+    assert main(["video", str(clip), "--out", str(out), "--bvh", str(bvh_path), "--in-place"]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {bvh_path}: 30 frames at" in printed and "(assumed); the root kept above the origin" in printed
+    text = bvh_path.read_text()
+    assert "Frames: 30" in text and json.loads(str(np.load(out)["meta"]))["skeleton_fit"] == {}

@@ -3,7 +3,8 @@
 Result layout (all formats): per frame, 17 joints in the Human3.6M order, 3D in the camera
 frame of the input video (X right, Y down, Z forward), root-centred (hip at the origin),
 millimetres under the global scale protocol (a model trained without 3D takes the average
-Human3.6M adult's head-root length as its unit; see docs/evaluation.md).
+Human3.6M adult's head-root length as its unit; see docs/evaluation.md). The root's own position
+in the camera frame travels beside them (`root_camera`, for the BVH export). docs/formats.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ class LiftedClip:
     missing: np.ndarray  # (T, 17) bool: 2D joints that were absent/low-confidence and filled in
     meta: dict
     inferred: np.ndarray | None = None  # (T, 17) bool: 3D joints inferred without any 2D (absent in every frame)
+    # (T, 3) mm: the root's position in the camera frame (world.root_path_camera); None where the
+    # model's normalisation gives no focal length (not universal) or the result predates it
+    root_camera: np.ndarray | None = None
+
+    def to_bvh(self, path: str | Path, elevation_deg: float | None = None, in_place: bool = False,
+               fps: float | None = None):
+        """Write the clip as a BVH file (metres, Y up, grounded; `bvh.export_clip`, docs/bvh.md) and
+        return the `bvh.BvhExport` (the motion, the world-frame joints, the camera elevation used)."""
+        from .bvh import export_clip
+
+        return export_clip(self, path, elevation_deg=elevation_deg, in_place=in_place, fps=fps)
 
 
 def prepare_pixels(kp, image_size: tuple[int, int] | None = None, aspect: float | None = None) -> np.ndarray:
@@ -141,16 +153,27 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     fit_report = None
     if skeleton is not None:
         from .evaluation.plausibility import bone_length_variation, left_right_asymmetry
-        from .skeleton_fit import fit_skeleton
+        from .skeleton_fit import fit_skeleton, track_bone_lengths, with_exact_lengths
 
         try:
-            poses_mm = fit_skeleton(res.poses_3d_units, res.root_depth, **skeleton) * np.float32(res.mm_per_unit)
+            lengths = track_bone_lengths(res.poses_3d_units)
+            fitted = fit_skeleton(res.poses_3d_units, res.root_depth, lengths=lengths, **skeleton)
+            # the fit leaves lengths a few mm off where the rays resist: one skeleton exactly (BVH export)
+            poses_mm = with_exact_lengths(fitted, lengths) * np.float32(res.mm_per_unit)
         except ValueError as e:
             raise InputError(f"{kp.source}: cannot fit one skeleton: {e}") from None
         fit_report = {f"{name}_pct": [round(f(res.poses_3d_mm), 2), round(f(poses_mm), 2)]  # [lifted, fitted]
                       for name, f in (("bone_length_variation", bone_length_variation),
                                       ("left_right_asymmetry", left_right_asymmetry))}
     share = _report_not_a_person(kp.source, res.poses_3d_mm)
+    root_camera = None
+    if mode == "universal":  # the constant is the clip's focal length in pixels (world.py)
+        from .world import root_path_camera
+
+        size = image_size or kp.image_size
+        centre = np.asarray(size, np.float64) / 2 if size else pixels[:, ROOT].mean(0)
+        c_px = c if c is not None else float(lifter.normalisation["constant"])
+        root_camera = root_path_camera(pixels[:, ROOT], res.root_depth * res.mm_per_unit, c_px, centre).astype(np.float32)
     meta = {
         "source": kp.source, "source_layout": kp.layout, "input_units": kp.units,
         "image_size": list(image_size or kp.image_size or []) or None, "fps": kp.fps,
@@ -166,7 +189,7 @@ def lift_keypoints(lifter, kp, constant: str = "auto", batch_size: int = 4096, p
     inferred = np.zeros((len(poses_mm), len(JOINT_NAMES)), dtype=bool)
     inferred[:, list(absent)] = True
     return LiftedClip(np.asarray(kp.poses, dtype=np.float32), poses_mm, res.scales, np.asarray(kp.missing, dtype=bool),
-                      meta, inferred)
+                      meta, inferred, root_camera)
 
 
 # A frame whose lifted bone proportions are this far from a person's (`proportion_error`) fails
@@ -203,8 +226,9 @@ def write_result(clip: LiftedClip, out: str | Path) -> Path:
     suffix = out.suffix.lower()
     if suffix == ".npz":
         with atomic_path(out) as tmp:
+            extra = {} if clip.root_camera is None else {"root_camera": clip.root_camera}
             np.savez_compressed(tmp, poses_3d=clip.poses_3d, poses_2d=clip.poses_2d, scales=clip.scales,
-                                missing=clip.missing, inferred=_inferred(clip), meta=np.array(json.dumps(clip.meta)))
+                                missing=clip.missing, inferred=_inferred(clip), meta=np.array(json.dumps(clip.meta)), **extra)
     elif suffix == ".json":
         inferred = _inferred(clip)
         doc = {"meta": clip.meta, "frames": [
@@ -212,7 +236,9 @@ def write_result(clip: LiftedClip, out: str | Path) -> Path:
              "poses_3d_mm": np.round(clip.poses_3d[i], 2).tolist(),
              "poses_2d": np.round(clip.poses_2d[i], 3).tolist(),
              "missing_2d": np.nonzero(clip.missing[i])[0].tolist(),
-             "inferred_3d": np.nonzero(inferred[i])[0].tolist()} for i in range(len(clip.poses_3d))]}
+             "inferred_3d": np.nonzero(inferred[i])[0].tolist(),
+             **({} if clip.root_camera is None else {"root_camera_mm": np.round(clip.root_camera[i], 1).tolist()})}
+            for i in range(len(clip.poses_3d))]}
         atomic_write_text(out, json.dumps(doc))
     elif suffix == ".csv":
         cols = ["frame", "scale"] + [f"{n}_{a}_mm" for n in JOINT_NAMES for a in "xyz"]
@@ -239,7 +265,8 @@ def read_result(path: str | Path) -> LiftedClip:
             with np.load(path, allow_pickle=False) as d:
                 meta = json.loads(str(d["meta"]))
                 clip = LiftedClip(d["poses_2d"], d["poses_3d"], d["scales"], d["missing"], meta,
-                                  d["inferred"] if "inferred" in d.files else None)
+                                  d["inferred"] if "inferred" in d.files else None,
+                                  d["root_camera"] if "root_camera" in d.files else None)
         elif path.suffix.lower() == ".json":
             doc = json.loads(path.read_text())
             fr = doc["frames"]
@@ -248,6 +275,8 @@ def read_result(path: str | Path) -> LiftedClip:
             clip.inferred = np.zeros((len(fr), 17), bool)
             for i, f in enumerate(fr):
                 clip.inferred[i, f.get("inferred_3d", [])] = True
+            if fr and all("root_camera_mm" in f for f in fr):
+                clip.root_camera = np.array([f["root_camera_mm"] for f in fr], np.float32)
         else:
             raise InputError(f"{path}: not an ambipose result (.npz or .json from `ambipose lift`)")
     except InputError:
@@ -256,4 +285,6 @@ def read_result(path: str | Path) -> LiftedClip:
         raise InputError(f"{path}: not a readable ambipose result ({type(e).__name__}: {str(e)[:120]})") from None
     if clip.poses_3d.ndim != 3 or clip.poses_3d.shape[1:] != (17, 3) or len(clip.poses_3d) == 0:
         raise InputError(f"{path}: poses_3d has shape {clip.poses_3d.shape}, expected (T, 17, 3)")
+    if clip.root_camera is not None and clip.root_camera.shape != (len(clip.poses_3d), 3):
+        raise InputError(f"{path}: root_camera has shape {clip.root_camera.shape}, expected ({len(clip.poses_3d)}, 3)")
     return clip

@@ -128,3 +128,15 @@ def _fit_chunk(cam: torch.Tensor, target: torch.Tensor, depth_weight: float, lat
         damping = torch.where(better, damping * 0.3, damping * 10.0).clamp(1e-9, 1e9)
     z, ray = unpack(params)
     return ray * z[..., None]
+
+
+def with_exact_lengths(poses_3d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(T, 17, 3) root-centred -> the same with every bone exactly `lengths` (16,) long, its
+    direction kept, built from the root outwards. `fit_skeleton` brings the lengths close (a few
+    mm off where the rays resist); this makes them constant, as an animation skeleton is."""
+    p = np.asarray(poses_3d, dtype=np.float64)
+    out = np.zeros_like(p)
+    for b, (child, parent) in enumerate(zip(BONE_CHILD, BONE_PARENT)):
+        v = p[:, child] - p[:, parent]
+        out[:, child] = out[:, parent] + v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12) * lengths[b]
+    return out.astype(np.asarray(poses_3d).dtype)

@@ -105,7 +105,6 @@ def _evaluate_3dhp(args: argparse.Namespace) -> int:
     from ..inference import PoseLifter
     from ..io import atomic_write_text
     from ..settings import pick_device
-    from ..skeleton_fit import fit_skeleton
 
     if args.baseline or not args.checkpoint:
         raise InputError("--dataset 3dhp evaluates a --checkpoint (the trivial baselines are Human3.6M only)")

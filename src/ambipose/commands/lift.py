@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._bvh import add_bvh_arguments, check_bvh_options, write_bvh_output
 from ._skeleton import add_skeleton_arguments, skeleton_options
 
 
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of the 2D over this many frames (odd, e.g. 9) against detection jitter; off by default")
     add_skeleton_arguments(p, "the track")
+    add_bvh_arguments(p)
     p.add_argument("--keypoint-adapter", default=None, metavar="CHECKPOINT",
                    help="move the 2D through the keypoint adapter of this checkpoint (one trained with data.adapt_2d; "
                         "for that detector's keypoints, e.g. Stacked Hourglass) before lifting")
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise InputError("--batch-size must be >= 1")
+    check_bvh_options(args)
     skeleton = skeleton_options(args)
     kp = read_keypoints(args.input, format=args.format, layout=args.layout, min_score=args.min_score, track=args.track)
     lifter = PoseLifter.from_checkpoint(args.checkpoint, pick_device(args.device))
@@ -64,10 +67,13 @@ def run(args: argparse.Namespace) -> int:
                           image_size=tuple(args.image_size) if args.image_size else None, smooth=args.smooth,
                           aspect=args.aspect, skeleton=skeleton)
     write_result(clip, args.out)
+    bvh_line = write_bvh_output(args, clip)
     if not args.quiet:
         n, filled = len(clip.poses_3d), int(clip.missing.sum())
         print(f"lifted {n} frames from {args.input} ({kp.layout}, {kp.units}); {filled} missing 2D joints filled "
               f"by interpolation; wrote {args.out} (3D in mm, {clip.meta['frame_3d']})")
         if line := skeleton_fit_line(clip.meta):
             print(line)
+        if bvh_line:
+            print(bvh_line)
     return 0

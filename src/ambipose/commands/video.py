@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._bvh import add_bvh_arguments, check_bvh_options, write_bvh_output
 from ._skeleton import add_skeleton_arguments, skeleton_options
 
 # Each frame shown in the HTML page embeds a ~10 kB JPEG: past a few hundred the page gets heavy.
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smooth", type=int, default=None, metavar="FRAMES",
                    help="Savitzky-Golay filter of the 2D over this many frames (odd, e.g. 9); off by default")
     add_skeleton_arguments(p, "the person's track")
+    add_bvh_arguments(p)
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame of the video")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many (used) frames")
     p.add_argument("--device", default="auto", help="for the lifter: cpu, cuda, cuda:N or auto")
@@ -46,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.min_score <= 1.0:
         raise InputError("--min-score must be in [0, 1]")
+    check_bvh_options(args)
     skeleton = skeleton_options(args)
     out = Path(args.out)
     if out.suffix.lower() not in (".npz", ".json", ".csv"):
@@ -73,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     save_track(track, out_2d)
     write_result(clip, out)
     written = [str(out), str(out_2d)]
+    bvh_line = write_bvh_output(args, clip)
     if args.html:
         written.append(str(_write_html(args, track, clip)))
     if args.gif:
@@ -88,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
               f"{n / max(lift_s, 1e-9):.0f} frames/s; wrote {', '.join(written)}")
         if line := skeleton_fit_line(clip.meta):
             print(line)
+        if bvh_line:
+            print(bvh_line)
     return 0
 
 

@@ -17,6 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=int, default=None,
                    help=f"stop after this many frames (default: all for GIF/MP4, {HTML_DEFAULT_MAX_FRAMES} for HTML)")
     p.add_argument("--stride", type=int, default=1, help="draw every n-th frame")
+    p.add_argument("--world", action="store_true",
+                   help="HTML: show the 3D upright on a floor with the root's path (the BVH export's world frame, "
+                        "docs/bvh.md) instead of the camera frame")
+    p.add_argument("--elevation", type=float, default=None, metavar="DEG",
+                   help="with --world: how far the camera looks down (default: estimated, as for --bvh)")
     p.set_defaults(func=run)
 
 
@@ -35,19 +40,31 @@ def run(args: argparse.Namespace) -> int:
     title = Path(str(clip.meta.get("source", args.result))).name
     if args.stride < 1 or (args.max_frames is not None and args.max_frames < 1):
         raise InputError("--stride and --max-frames must be >= 1")
+    if args.elevation is not None and not args.world:
+        raise InputError("--elevation: only with --world")
+    if args.world and out.suffix.lower() != ".html":
+        raise InputError("--world is a view of the HTML page (use --out clip.html)")
+    poses_3d, path = clip.poses_3d, None
+    if args.world:
+        from ..bvh import world_of_clip
+        from ..viz.html import world_display
+
+        w = world_of_clip(clip, args.elevation, fps)
+        poses_3d, path = world_display(w.joints), world_display(w.joints[:, 0])
     if out.suffix.lower() == ".html":
         import warnings
 
         from ..viz.html import save_html
 
-        p2, p3 = clip.poses_2d[:: args.stride], clip.poses_3d[:: args.stride]
+        p2, p3 = clip.poses_2d[:: args.stride], poses_3d[:: args.stride]
+        path = None if path is None else path[:: args.stride]
         cap = args.max_frames or HTML_DEFAULT_MAX_FRAMES
         if len(p2) > cap:
             if args.max_frames is None:
                 warnings.warn(f"{args.result}: {len(p2)} frames; the HTML page shows the first {cap} "
                               f"(use --stride or --max-frames to choose)", stacklevel=2)
-            p2, p3 = p2[:cap], p3[:cap]
-        save_html(p2, p3, out, fps=fps / args.stride, title=title, image_size=size, meta=clip.meta)
+            p2, p3, path = p2[:cap], p3[:cap], None if path is None else path[:cap]
+        save_html(p2, p3, out, fps=fps / args.stride, title=title, image_size=size, meta=clip.meta, world_path=path)
     elif out.suffix.lower() in (".gif", ".mp4"):
         from ..viz.animate import save_animation
 

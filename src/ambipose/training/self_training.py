@@ -89,7 +89,7 @@ class SelfTrainingStage:
         ref = self.frames.sref if self.model.scale_mode == "reference" else None
         acc: list[float] = []
         try:
-            self.model.train()
+            self.train_mode()
             bar = progress_bar(range(steps), self.progress, desc=f"self-training {rnd}/{st.rounds}",
                                leave=False, dynamic_ncols=True)
             for i in bar:

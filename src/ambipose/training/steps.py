@@ -52,11 +52,7 @@ class TrainingSteps:
 
     def train_step(self, it: int) -> tuple[str, dict[str, float]]:
         t, b = self.cfg.train, self.batch()
-        self.model.train()
-        if t.freeze_norm_stats:  # BatchNorm keeps the statistics it came with (see TrainConfig)
-            for mod in self.model.modules():
-                if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-                    mod.eval()
+        self.train_mode()
         if t.objective == "supervised":
             return "supervised", self.supervised_step(b)
         if self.disc is not None and self.step < t.disc_warmup_steps:
@@ -67,6 +63,15 @@ class TrainingSteps:
         if scale_turn:
             return "scale", self.scale_step(b)
         return "lifter", self.unsupervised_step(b, train_scale=False)
+
+    def train_mode(self) -> None:
+        """The lifter in training mode; with `train.freeze_norm_stats` its BatchNorm layers stay in
+        eval mode (they normalise with, and keep, the statistics the weights came with)."""
+        self.model.train()
+        if self.cfg.train.freeze_norm_stats:
+            for mod in self.model.modules():
+                if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                    mod.eval()
 
     def _rotations(self, up: torch.Tensor | None) -> torch.Tensor:
         """(B, 3, 3) for this rank's slice; drawn for the global batch so N processes see what 1 does."""

@@ -82,6 +82,7 @@ def build_html(
     image_size: tuple[int, int] | None = None,
     meta: dict | None = None,
     images: list[bytes | None] | None = None,
+    world_path: np.ndarray | None = None,
 ) -> str:
     """The page's text (see `save_html`)."""
     p2, p3 = check_clip(poses_2d, poses_3d)
@@ -104,6 +105,9 @@ def build_html(
         "poses_3d": _to_json_list(p3),
         "images": None if images is None else [
             None if im is None else "data:image/jpeg;base64," + base64.b64encode(im).decode("ascii") for im in images],
+        # World-frame view: the poses are world_display(...) coordinates, the floor is y = 0 and
+        # the root's path (T, 3) is drawn on it.
+        "world_path": None if world_path is None else _to_json_list(np.asarray(world_path, dtype=np.float64)),
     }
     fields = {"TITLE": html_lib.escape(str(title)), "DATA_ID": DATA_ELEMENT_ID, "DATA": embed_json(data)}
     # One pass, so text inside the title or the data is never itself treated as a placeholder.
@@ -119,6 +123,7 @@ def save_html(
     image_size: tuple[int, int] | None = None,
     meta: dict | None = None,
     images: list[bytes | None] | None = None,
+    world_path: np.ndarray | None = None,
 ) -> Path:
     """Write one self-contained HTML viewer for a clip, atomically; returns the path.
 
@@ -133,13 +138,22 @@ def save_html(
             values that are not JSON types are written as strings.
         images: optional JPEG bytes per frame (None for a frame without one), drawn under the 2D
             skeleton scaled to `image_size` (needed then): the video the keypoints came from.
+        world_path: (T, 3) the root's path for a world-frame view: then `poses_3d` are world-frame
+            poses in display axes (`world_display`), the floor grid is drawn at y = 0 (the floor)
+            around the whole path, and the path is drawn on it.
 
     Coordinates are rounded to ~1/1000 of the data's extent (1 decimal for pixels or mm) to keep
     the file small; NaN joints are stored as null and not drawn.
     """
     out_path = Path(out_path)
-    atomic_write_text(out_path, build_html(poses_2d, poses_3d, fps, title, image_size, meta, images))
+    atomic_write_text(out_path, build_html(poses_2d, poses_3d, fps, title, image_size, meta, images, world_path))
     return out_path
+
+
+def world_display(world: np.ndarray) -> np.ndarray:
+    """World-frame points (..., 3) (Y up, Z towards the camera; `world.to_world`) -> the viewer's
+    display axes (Y down, Z away, as the camera frame): a rotation by half a turn about X."""
+    return np.asarray(world) * np.array([1.0, -1.0, -1.0], dtype=np.float32)
 
 
 def extract_data(page: str) -> dict:
@@ -177,7 +191,7 @@ _TEMPLATE = r"""<!DOCTYPE html>
 <div id="views">
   <figure><figcaption>2D input (image coordinates)</figcaption>
     <canvas id="c2d" width="420" height="360"></canvas></figure>
-  <figure><figcaption>3D (camera frame) &mdash; drag to rotate, double-click to reset</figcaption>
+  <figure><figcaption><span id="frame3d">3D (camera frame)</span> &mdash; drag to rotate, double-click to reset</figcaption>
     <canvas id="c3d" width="420" height="360"></canvas></figure>
 </div>
 <div id="controls">
@@ -282,7 +296,9 @@ _TEMPLATE = r"""<!DOCTYPE html>
     if (!isFinite(lo[0])) { lo = [-1, -1, -1]; hi = [1, 1, 1]; }
     var C3 = [0, 1, 2].map(function (i) { return (lo[i] + hi[i]) / 2; });
     var R3 = Math.max(0.5 * Math.max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]), 1e-6);
-    var floorY = hi[1];  // Y is down: the lowest point (feet) has the largest Y
+    var WP = D.world_path;  // world-frame view: the floor is y = 0, the root's path is drawn on it
+    var floorY = WP ? 0 : hi[1];  // Y is down: the lowest point (feet) has the largest Y
+    if (WP) document.getElementById("frame3d").textContent = "3D (upright, on the floor)";
     var YAW0 = -0.6, PITCH0 = 0.35, yaw = YAW0, pitch = PITCH0;
     var DIST = 4 * R3, FOC = 0.36 * Math.min(V3.w, V3.h) * DIST / R3;
 
@@ -307,6 +323,17 @@ _TEMPLATE = r"""<!DOCTYPE html>
         ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
         a = view([C3[0] - R3, floorY, w]); b = view([C3[0] + R3, floorY, w]);
         ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
+      }
+      if (WP) {  // the root's path on the floor, travelled part darker
+        ctx.lineWidth = 1.5;
+        [[0, T - 1, "#d8c9a8"], [0, t, "#a07b30"]].forEach(function (seg) {
+          ctx.strokeStyle = seg[2]; ctx.beginPath();
+          for (var i = seg[0]; i <= seg[1]; i++) {
+            var q = view([WP[i][0], floorY, WP[i][2]]);
+            if (i === seg[0]) ctx.moveTo(q[0], q[1]); else ctx.lineTo(q[0], q[1]);
+          }
+          ctx.stroke();
+        });
       }
       var pts = P3[t].map(function (p) { return ok(p) ? view(p) : null; });
       // Painter's order: far bones first.
