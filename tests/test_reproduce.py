@@ -151,10 +151,18 @@ def test_only_sourced_paper_figures_are_shown():
                 assert (fig["mpjpe"], fig["pa_mpjpe"]) == (85.3, 42.0) and fig["source"]
             elif row in R.paper.QUOTED.get(table, {}):  # quoted by issue #12, and labelled so
                 assert fig["mpjpe"] == R.paper.QUOTED[table][row]["mpjpe"] and "issue #12" in fig["source"]
+            elif table == "table4" and row in R.paper.TABLE4:  # the paper's Table 4 as issue #31 gives it
+                assert fig["mpjpe"] == R.paper.TABLE4[row]["mpjpe"] and "issue #31" in fig["source"]
+            elif row in R.paper.NOT_IN_PAPER.get(table, ()):
+                assert fig["not_in_paper"] and fig["mpjpe"] is None
             else:
                 assert fig["mpjpe"] is None and fig["pa_mpjpe"] is None
     sh = R.paper_figures("table3", "plus_bone", "sh")
     assert (sh["mpjpe"], sh["pa_mpjpe"]) == (92.4, 52.3)
+    # Table 4 is complete: every row has the paper's figure or is marked as not in the paper
+    assert all(R.paper_figures("table4", row, "gt")["mpjpe"] is not None or R.paper_figures("table4", row, "gt").get("not_in_paper")
+               for row in R.TABLES["table4"].rows)
+    assert not R.paper_figures("table4", "norm_universal_scale_off", "sh")["mpjpe"]  # GT 2D figures only
 
 
 def _fake_result(mpjpe: float, pa: float, n: float) -> dict:
@@ -310,6 +318,36 @@ def test_a_table_without_models_reports_every_row_and_a_diverged_one(tmp_path, m
     assert "| failed | failed |" in md and md.count("| not run | not run |") == 6
     saved = json.loads((tmp_path / "out" / "table3_smoke.json").read_text())
     assert saved["rows"][1]["error"].startswith("non-finite") and saved["stride"] == 200
+
+
+def test_no_train_reports_recorded_results_when_the_run_folders_are_gone(tmp_path, monkeypatch):
+    """A fresh clone has docs/results/<table>.json but no runs/: --no-train keeps each row whose
+    config is unchanged (status "recorded"), and drops one whose config changed since."""
+    calls = {"n": 0}
+
+    def fake_ensure(cfg, run_dir, train=True, **kw):
+        return None
+
+    def fake_eval(model, *a, **kw):
+        calls["n"] += 1
+
+    monkeypatch.setattr(R.rows, "ensure_trained", fake_ensure)
+    monkeypatch.setattr(R.rows, "evaluate_run", fake_eval)
+    out = tmp_path / "out"
+    first = R.reproduce_table("table3", budget="smoke", runs=tmp_path / "runs", out=out, train=False, device="cpu",
+                              progress=False, log=lambda m: None)
+    stored = json.loads((out / "table3_smoke.json").read_text())
+    for entry in stored["rows"][:2]:  # as if these two rows had been trained and evaluated
+        entry["seeds"][0]["ours"] = {"global": _fake_result(100.0, 50.0, 90.0)}
+        entry["seeds"][0]["training"] = {"epochs": 1, "steps": 10, "train_seconds": 60.0}
+    stored["rows"][1]["effective_config"]["loss"]["w_tmc"] = 123.0  # ... the second with another config
+    (out / "table3_smoke.json").write_text(json.dumps(stored))
+    report = R.reproduce_table("table3", budget="smoke", runs=tmp_path / "runs", out=out, train=False, device="cpu",
+                               progress=False, log=lambda m: None)
+    assert [s["status"] for r in report["rows"] for s in r["seeds"]] == ["recorded", "not run", "not run", "not run"]
+    assert report["rows"][0]["ours"]["global"]["action_mean_mpjpe"] == 100.0 and calls["n"] == 0
+    assert "recorded for the same config" in (out / "table3_smoke.md").read_text()
+    assert [r["status"] for r in first["rows"]] == ["not run"] * 4
 
 
 # --- command-line errors and figure inputs -------------------------------------------------------

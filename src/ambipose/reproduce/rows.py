@@ -248,6 +248,32 @@ def _fig5_pngs(report: dict, folder: Path, device: str, log: Callable[[str], Non
     return res["written"]
 
 
+def _recorded_seeds(json_path: Path, stride: int) -> dict[tuple[str, int], dict[str, Any]]:
+    """(row, seed) -> {"config": the seed's effective config, "run": its stored entry} for every
+    evaluated seed in an earlier report at `json_path` at the same test stride; {} without one."""
+    try:
+        old = json.loads(json_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if old.get("stride") != stride:
+        return {}
+    out = {}
+    for entry in old.get("rows", []):
+        for run in entry.get("seeds", []):
+            if run.get("ours") and "seed" in run:
+                config = deep_merge(entry["effective_config"], {"train": {"seed": run["seed"]}})
+                out[(entry["row"], run["seed"])] = {"config": config, "run": run}
+    return out
+
+
+def _same_config(stored: dict, cfg: ExperimentConfig) -> bool:
+    """A config stored by an earlier ambipose (in today's keys, today's defaults filled) is `cfg`."""
+    try:
+        return as_today(stored, "stored report") == cfg.to_dict()
+    except (InputError, TypeError, ValueError):
+        return False
+
+
 def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", input_2d: str = "gt",
                     stride: int | None = None, out: str | Path = "docs/results", rows: list[str] | None = None,
                     seeds: int | None = None, train: bool = True, device: str = "auto", progress: bool = True,
@@ -292,6 +318,10 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
             test_seqs = load_h36m("test", input_2d, stride=stride)
         return test_seqs
 
+    stem = output_stem(table, budget, input_2d)
+    md_path, json_path = out / f"{stem}.md", out / f"{stem}.json"
+    recorded = _recorded_seeds(json_path, stride)
+
     report_rows = []
     for row in spec.rows:
         cfg = cfgs[row]
@@ -318,7 +348,14 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
                 run["status"], run["error"] = "failed", str(e)
                 log(f"[{row} seed {seed}] training failed: {e}")
             else:
-                if model is None:
+                stored = recorded.get((row, seed))
+                if model is None and stored is not None and _same_config(stored["config"], seed_cfg):
+                    # The run folder is gone (a fresh clone) but the report beside the table has
+                    # its results for this very config: report them, said so, rather than "not run".
+                    run.update({k: v for k, v in stored["run"].items() if k in ("training", "ours")})
+                    run["status"] = "recorded"
+                    log(f"[{row} seed {seed}] no model in {run_dir}: its results recorded in {json_path}")
+                elif model is None:
                     run["status"] = "not run"
                     log(f"[{row} seed {seed}] no model in {run_dir}: not trained yet")
                 else:
@@ -334,7 +371,7 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
             entry["ours"], entry["spread"] = (done[0]["ours"], None) if len(done) == 1 else \
                 combine_seeds([r["ours"] for r in done])
             entry["seeds_evaluated"] = len(done)
-            entry["training"] = done[0]["training"]
+            entry["training"] = done[0].get("training")
         elif failed:
             entry["status"], entry["error"] = "failed", failed[0]["error"]
         else:
@@ -351,8 +388,6 @@ def reproduce_table(table: str, budget: str = "cpu", runs: str | Path = "runs", 
                           "ablation_rows": QUOTED_SOURCE if table in QUOTED else "not recovered (n/r)",
                           "authors_release": AUTHORS_RELEASE if table == "table3" else None},
     }
-    stem = output_stem(table, budget, input_2d)
-    md_path, json_path = out / f"{stem}.md", out / f"{stem}.json"
     if table == "fig6":
         png = write_fig6_png(report, out / f"{stem}.png", log)
         report["figure"] = str(png) if png else None
