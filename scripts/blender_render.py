@@ -5,7 +5,7 @@ headless on the CPU (Cycles): the imported armature with a limb mesh on each bon
 
 Shows what a user sees after File > Import > Motion Capture (.bvh) in Blender. The README's
 picture: `ambipose lift ../shared/data/wild2d/data_2d_custom_lol.npz --out lol.npz --bvh lol.bvh`,
-then this script with `--frame 1194` (the deepest squat).
+then this script with `--frame 817` (the deepest squat).
 """
 
 import argparse
