@@ -197,9 +197,9 @@ def solve(joints: np.ndarray, fps: float) -> BvhMotion:
     return BvhMotion(offsets, head_top, p[:, 0].copy(), local, euler, float(fps))
 
 
-def forward_kinematics(motion: BvhMotion, from_euler: bool = True) -> np.ndarray:
-    """(T, J, 3) world positions (mm) of the BVH joints, from the Euler angles as written (or the
-    rotation matrices)."""
+def _kinematics(motion: BvhMotion, from_euler: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Forward kinematics: (T, J, 3) world positions (mm) and (T, J, 3, 3) world rotations of the
+    BVH joints, from the Euler angles as written (or the rotation matrices)."""
     rot = euler_to_matrix(motion.euler_deg) if from_euler else motion.rotations
     t, n = motion.frames, len(HIERARCHY)
     pos, world = np.zeros((t, n, 3)), np.zeros((t, n, 3, 3))
@@ -210,27 +210,29 @@ def forward_kinematics(motion: BvhMotion, from_euler: bool = True) -> np.ndarray
         else:
             pos[:, i] = pos[:, j] + world[:, j] @ motion.offsets[i]
             world[:, i] = world[:, j] @ rot[:, i]
-    return pos
+    return pos, world
+
+
+def forward_kinematics(motion: BvhMotion, from_euler: bool = True) -> np.ndarray:
+    """(T, J, 3) world positions (mm) of the BVH joints, from the Euler angles as written (or the
+    rotation matrices)."""
+    return _kinematics(motion, from_euler)[0]
+
+
+def world_rotations(motion: BvhMotion) -> np.ndarray:
+    """(T, J, 3, 3) each BVH joint's world rotation, from the Euler angles as written."""
+    return _kinematics(motion)[1]
 
 
 def h36m_joints(motion: BvhMotion) -> np.ndarray:
     """(T, 17, 3) the Human3.6M joints of the motion's forward kinematics (mm, world frame)."""
-    pos = forward_kinematics(motion)
+    pos, world = _kinematics(motion)
     out = np.zeros((motion.frames, 17, 3))
     for i, (_, _, at, _, _) in enumerate(HIERARCHY):
         out[:, at] = pos[:, i]
     head = NAMES.index("Head")
-    world_head = _world_rotations(motion)[:, head]
-    out[:, 10] = pos[:, head] + world_head @ motion.head_top
+    out[:, 10] = pos[:, head] + world[:, head] @ motion.head_top
     return out
-
-
-def _world_rotations(motion: BvhMotion) -> np.ndarray:
-    rot = euler_to_matrix(motion.euler_deg)
-    world = np.zeros_like(rot)
-    for i in range(len(HIERARCHY)):
-        world[:, i] = rot[:, i] if PARENT[i] < 0 else world[:, PARENT[i]] @ rot[:, i]
-    return world
 
 
 def bvh_text(motion: BvhMotion, scale: float = 0.001) -> str:

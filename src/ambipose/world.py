@@ -30,7 +30,6 @@ person facing the camera faces +Z (the BVH convention). Units mm.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,11 +63,15 @@ class WorldPoses:
     has_trajectory: bool  # False: the root stays above the origin
 
 
-def _angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """The angle at b (T,) in degrees between b->a and b->c, points (T, 3)."""
-    u, v = a - b, c - b
+def angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angles in degrees between vectors u and v (..., 3), unit or not."""
     cos = (u * v).sum(-1) / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-9)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The angle at b (T,) in degrees between b->a and b->c, points (T, 3)."""
+    return angle_between(a - b, c - b)
 
 
 def standing_frames(poses_3d: np.ndarray) -> np.ndarray:
@@ -154,8 +157,7 @@ def to_world(poses_3d: np.ndarray, root_camera: np.ndarray | None = None, elevat
     joints = p @ rot.T
     if root_camera is not None:
         path = np.asarray(root_camera, np.float64) @ rot.T
-        path[:, [0, 2]] -= path[0, [0, 2]]
-        path[:, 1] -= path[:, 1].mean()
+        path[:, [0, 2]] -= path[0, [0, 2]]  # heights: the floor below sets them
         joints = joints + path[:, None]
     joints[..., 1] -= floor_height(joints, fps if root_camera is not None else None)[:, None]
     return WorldPoses(joints.astype(np.float32), up, float(elevation_deg), source, rot, root_camera is not None)
@@ -163,6 +165,4 @@ def to_world(poses_3d: np.ndarray, root_camera: np.ndarray | None = None, elevat
 
 def elevation_error_deg(up_estimated: np.ndarray, up_true: np.ndarray) -> float:
     """Angle in degrees between two vertical directions (3,) (unit or not)."""
-    a, b = np.asarray(up_estimated, np.float64), np.asarray(up_true, np.float64)
-    c = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+    return float(angle_between(np.asarray(up_estimated, np.float64), np.asarray(up_true, np.float64)))
