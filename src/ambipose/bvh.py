@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.skeleton import BONE_CHILD, bone_lengths
 from .errors import InputError
 from .io import atomic_write_text
 from .world import WorldPoses, to_world
@@ -151,11 +152,9 @@ def euler_to_matrix(euler_deg: np.ndarray) -> np.ndarray:
 def bone_lengths_of(joints: np.ndarray) -> np.ndarray:
     """(T, 17, 3) -> (len(HIERARCHY),) the median length (mm) of each joint's bone (0 where it aims
     at nothing)."""
-    out = np.zeros(len(HIERARCHY))
-    for i, (_, _, at, aim, _) in enumerate(HIERARCHY):
-        if aim is not None:
-            out[i] = float(np.median(np.linalg.norm(joints[:, aim] - joints[:, at], axis=-1)))
-    return out
+    by_child = np.zeros(17)  # every aimed bone is a Human3.6M bone, named by its child joint
+    by_child[BONE_CHILD] = np.median(bone_lengths(joints), axis=0)
+    return np.array([0.0 if aim is None else by_child[aim] for _, _, _, aim, _ in HIERARCHY])
 
 
 def solve(joints: np.ndarray, fps: float) -> BvhMotion:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 from .paper import AUTHORS_RELEASE, PAPER_HEADLINE_SOURCE
 
 NOT_RECOVERED = "n/r"
-NOT_IN_PAPER = "not in the paper"
+NOT_IN_PAPER_CELL = "not in the paper"  # the cell of a row in paper.NOT_IN_PAPER
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def render_markdown(report: dict) -> str:
         desc = r["description"]
         if r.get("uses_3d_at_test") and "3d" not in desc.lower():
             desc += " *(uses 3D at test time)*"
-        figures = [NOT_IN_PAPER] * 2 if paper.get("not_in_paper") else \
+        figures = [NOT_IN_PAPER_CELL] * 2 if paper.get("not_in_paper") else \
             [f"{_fmt(paper.get('mpjpe'))}{mark}", f"{_fmt(paper.get('pa_mpjpe'))}{mark}"]
         lines.append(f"| `{r['row']}` | {desc} | {figures[0]} | {figures[1]} | " + " | ".join(ours) + f" | {_minutes(r)} |")
     lines.append("")
@@ -104,7 +104,7 @@ def render_markdown(report: dict) -> str:
         lines.append(f"`{NOT_RECOVERED}`: not recovered: the paper's figure for this row was not found in any source "
                      "available to us, so none is shown rather than a guess.")
     if any(r["paper"].get("not_in_paper") for r in rows):
-        lines.append(f"`{NOT_IN_PAPER}`: a row the paper did not run (we train it to complete the grid).")
+        lines.append(f"`{NOT_IN_PAPER_CELL}`: a row the paper did not run (we train it to complete the grid).")
     if any(s.get("status") == "recorded" for r in rows for s in r.get("seeds", [])):
         lines.append("Rows whose run folders were absent when this table was written show the results recorded "
                      "for the same config in the report beside it (`status: recorded` in the JSON).")

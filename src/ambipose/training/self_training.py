@@ -25,6 +25,7 @@ from ..progress import progress_bar
 from ..skeleton_fit import fit_skeleton
 from .augment import augment
 from .steps import TrainingDiverged
+from .watch import _worse, best_label
 
 
 @torch.no_grad()
@@ -137,8 +138,6 @@ class SelfTrainingStage:
         if not (self.cfg.train.keep_best and p0 is not None and self.best is not None and self.world_size == 1
                 and self.best_path.exists()):
             return
-        from .watch import _worse, best_label
-
         p = self.plausibility_signals()
         if not _worse(p, p0):
             return
